@@ -1,0 +1,537 @@
+"""Safe, self-describing container for named NumPy arrays (model weights).
+
+The format is modelled on safetensors: a small fixed prefix, a JSON header
+describing every tensor, then the raw little-endian tensor bytes.  Nothing is
+ever pickled or evaluated; a reader only needs a JSON parser, SHA-256 and the
+ability to reinterpret bytes as numbers.
+
+Byte layout (format version 1)
+------------------------------
+All integers are unsigned little-endian.  ``N`` is the header length.
+
+========================  =======  =============================================
+offset                    size     content
+========================  =======  =============================================
+0                         8        magic ``b"NNKMODEL"``
+8                         4        format version, uint32 (currently 1)
+12                        8        ``N``, byte length of the JSON header, uint64
+20                        N        JSON header, UTF-8, right-padded with ASCII
+                                   spaces (0x20) so that ``52 + N`` is a
+                                   multiple of 64
+20 + N                    32       SHA-256 digest of bytes ``[0, 20 + N)``
+                                   (magic, version, length and JSON header)
+52 + N                    D        data section; ``D`` is ``data_length``
+========================  =======  =============================================
+
+The file is exactly ``52 + N + D`` bytes long; trailing bytes are an error.
+``N`` is at most 16 MiB (:data:`MAX_HEADER_LENGTH`).
+
+The JSON header is an object with exactly these keys:
+
+``"metadata"``
+    Object; arbitrary caller metadata (architecture, training info, ...).
+    Strict JSON: no NaN or Infinity.
+``"tensors"``
+    Object mapping tensor name to ``{"dtype": str, "shape": [int, ...],
+    "offsets": [begin, end]}``, in storage order.  Keys must be unique.
+    ``dtype`` is a NumPy little-endian type string from :data:`ALLOWED_DTYPES`
+    (e.g. ``"<f4"``, ``"|u1"``).  ``shape`` entries are non-negative integers
+    (``[]`` for a scalar).  ``offsets`` are byte offsets relative to the start
+    of the data section, with ``end - begin == itemsize * prod(shape)``.
+``"data_length"``
+    Integer ``D``, the byte length of the data section.
+``"data_sha256"``
+    Lower-case hex SHA-256 of the whole data section (including padding).
+
+Tensor data is stored C-contiguous, little-endian.  The layout is canonical:
+the first tensor begins at 0, every following tensor begins at the previous
+tensor's ``end`` rounded up to a multiple of 64 (the gap is zero bytes), and
+``D`` equals the last tensor's ``end`` (0 if there are no tensors).  Because
+the data section itself starts at a multiple of 64, every tensor is 64-byte
+aligned in the file.
+
+Integrity: the prefix digest covers every byte before the data section and
+``data_sha256`` (itself covered by the prefix digest) covers every byte of the
+data section, so any modified byte anywhere in the file is detected.
+
+Writes are atomic: the file is written to a temporary file in the destination
+directory, flushed, fsync'ed and then moved into place with :func:`os.replace`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import struct
+import sys
+import tempfile
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "ALLOWED_DTYPES",
+    "FORMAT_VERSION",
+    "MAGIC",
+    "MAX_HEADER_LENGTH",
+    "ModelFileError",
+    "load_arrays",
+    "save_arrays",
+]
+
+MAGIC = b"NNKMODEL"
+FORMAT_VERSION = 1
+ALIGNMENT = 64
+MAX_HEADER_LENGTH = 16 * 1024 * 1024
+_PREFIX = struct.Struct("<8sIQ")  # magic, version, header length
+_DIGEST_SIZE = 32
+_HEADER_KEYS = frozenset({"metadata", "tensors", "data_length", "data_sha256"})
+_TENSOR_KEYS = frozenset({"dtype", "shape", "offsets"})
+_CHUNK = 1 << 20
+_MAX_NDIM = 32  # NumPy 1.x limit; NumPy 2 allows 64
+
+#: Little-endian dtype strings that may appear in a file.
+ALLOWED_DTYPES = frozenset({
+    "|b1", "|i1", "|u1",
+    "<i2", "<u2", "<i4", "<u4", "<i8", "<u8",
+    "<f2", "<f4", "<f8", "<c8", "<c16",
+})
+
+
+class ModelFileError(ValueError):
+    """Raised when a model file is malformed, corrupted or unsupported."""
+
+
+# --------------------------------------------------------------------------
+# helpers shared by reader and writer
+# --------------------------------------------------------------------------
+
+def _align(n: int) -> int:
+    """Round ``n`` up to the next multiple of :data:`ALIGNMENT`."""
+    return -(-n // ALIGNMENT) * ALIGNMENT
+
+
+def _as_bytes(arr: np.ndarray) -> np.ndarray:
+    """Return a flat ``uint8`` view of the C-contiguous array ``arr``."""
+    return arr.reshape(-1).view(np.uint8)
+
+
+# --------------------------------------------------------------------------
+# writer
+# --------------------------------------------------------------------------
+
+def _prepare_array(name: Any, value: Any) -> np.ndarray:
+    """Return ``value`` as a C-contiguous little-endian array, or raise."""
+    if not isinstance(name, str):
+        raise TypeError(f"tensor names must be str, got {type(name).__name__}")
+    arr = np.asarray(value)
+    little = arr.dtype.newbyteorder("<")
+    if little.str not in ALLOWED_DTYPES:
+        raise TypeError(
+            f"tensor {name!r}: dtype {arr.dtype.str!r} is not supported; "
+            f"allowed: {sorted(ALLOWED_DTYPES)}")
+    # astype(order="C") keeps 0-d arrays 0-d (np.ascontiguousarray does not).
+    return arr.astype(little, order="C", copy=False)
+
+
+def _build_table(arrays: list[tuple[str, np.ndarray]]) -> tuple[dict, int]:
+    """Compute the tensor table and data length for prepared arrays."""
+    table, end = {}, 0
+    for name, arr in arrays:
+        begin = _align(end)
+        end = begin + arr.nbytes
+        table[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape),
+                       "offsets": [begin, end]}
+    return table, end
+
+
+def _iter_data_chunks(arrays: list[tuple[str, np.ndarray]]):
+    """Yield the data section as a sequence of buffers (data and padding)."""
+    pos = 0
+    for _, arr in arrays:
+        pad = _align(pos) - pos
+        if pad:
+            yield bytes(pad)
+        yield _as_bytes(arr)
+        pos += pad + arr.nbytes
+
+
+def _encode_header(header: dict) -> bytes:
+    """Encode ``header`` as strict JSON, space-padded to keep alignment."""
+    try:
+        text = json.dumps(header, ensure_ascii=False, allow_nan=False,
+                          separators=(",", ":"))
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"header metadata is not strict JSON: {exc}") from exc
+    raw = text.encode("utf-8")
+    padded = _align(_PREFIX.size + len(raw) + _DIGEST_SIZE)
+    raw += b" " * (padded - _PREFIX.size - _DIGEST_SIZE - len(raw))
+    if len(raw) > MAX_HEADER_LENGTH:
+        raise ValueError(f"header is {len(raw)} bytes; the limit is "
+                         f"{MAX_HEADER_LENGTH}")
+    return raw
+
+
+def _build_prefix(header: Mapping, arrays: list[tuple[str, np.ndarray]]) -> bytes:
+    """Return every byte of the file that precedes the data section."""
+    if not isinstance(header, Mapping):
+        raise TypeError(f"header must be a dict, got {type(header).__name__}")
+    table, data_length = _build_table(arrays)
+    digest = hashlib.sha256()
+    for chunk in _iter_data_chunks(arrays):
+        digest.update(chunk)
+    raw = _encode_header({"metadata": dict(header), "tensors": table,
+                          "data_length": data_length,
+                          "data_sha256": digest.hexdigest()})
+    head = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(raw)) + raw
+    return head + hashlib.sha256(head).digest()
+
+
+def _write_file(fileobj, prefix: bytes, arrays: list[tuple[str, np.ndarray]]) -> None:
+    """Write the prefix and data section to ``fileobj`` and fsync it."""
+    fileobj.write(prefix)
+    for chunk in _iter_data_chunks(arrays):
+        fileobj.write(chunk)
+    fileobj.flush()
+    os.fsync(fileobj.fileno())
+
+
+def _new_file_mode(path: str) -> int:
+    """Permission bits for the new file: keep existing ones, else umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def _fsync_dir(directory: str) -> None:
+    """Best-effort fsync of ``directory`` so the rename is durable."""
+    try:
+        fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)
+
+
+def save_arrays(path: str | os.PathLike, arrays: Mapping[str, Any],
+                header: Mapping[str, Any]) -> None:
+    """Atomically write named arrays and metadata to ``path``.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        Destination file.  An existing file is replaced only once the new
+        file has been completely written and fsync'ed.
+    arrays : Mapping[str, array_like]
+        Ordered mapping of tensor name to array.  Any shape (including 0-d
+        and empty) and any dtype in :data:`ALLOWED_DTYPES` (in either byte
+        order) is accepted; data is stored C-contiguous little-endian.
+    header : Mapping[str, Any]
+        Caller metadata, stored under ``"metadata"``; must be strict JSON
+        (no NaN/Infinity, string keys).
+
+    Raises
+    ------
+    TypeError
+        If a name is not a ``str``, a dtype is not allowed or ``header`` is
+        not a mapping.
+    ValueError
+        If ``header`` is not JSON-serialisable or too large.
+    OSError
+        If writing fails.  No partial file is left at ``path``.
+    """
+    path = os.fspath(path)
+    prepared = [(name, _prepare_array(name, value))
+                for name, value in arrays.items()]
+    prefix = _build_prefix(header, prepared)
+    directory = os.path.dirname(os.path.abspath(path))
+    mode = _new_file_mode(path)
+    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".nnk-", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as fileobj:
+            if hasattr(os, "fchmod"):
+                os.fchmod(fileobj.fileno(), mode)
+            _write_file(fileobj, prefix, prepared)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    _fsync_dir(directory)
+
+
+# --------------------------------------------------------------------------
+# reader
+# --------------------------------------------------------------------------
+
+class _Reader:
+    """Validating reader for one open model file; every error names the path."""
+
+    def __init__(self, fileobj, path: str):
+        self.f = fileobj
+        self.path = path
+        self.size = os.fstat(fileobj.fileno()).st_size
+
+    def fail(self, message: str) -> ModelFileError:
+        """Return a :class:`ModelFileError` for ``message`` about this file."""
+        return ModelFileError(f"{self.path}: {message}")
+
+    def truncated(self, expected: int) -> ModelFileError:
+        """Return a truncation error, ``expected`` bytes vs the actual size."""
+        return self.fail(f"truncated: expected {expected} bytes, "
+                         f"found {self.size}")
+
+    def read_exact(self, n: int) -> bytes:
+        """Read exactly ``n`` bytes or raise a truncation error."""
+        data = self.f.read(n)
+        if len(data) != n:
+            raise self.truncated(self.f.tell() - len(data) + n)
+        return data
+
+    # -- prefix and header ---------------------------------------------------
+
+    def read_prefix(self) -> tuple[bytes, int]:
+        """Check magic and version; return the prefix bytes and header length."""
+        start = self.f.read(_PREFIX.size)
+        if not start:
+            raise self.fail("empty file; not an nnkernels model file")
+        if start[:len(MAGIC)] != MAGIC:
+            if MAGIC.startswith(start):
+                raise self.truncated(_PREFIX.size)
+            raise ModelFileError(f"not an nnkernels model file: {self.path} "
+                                 f"(starts with {start[:len(MAGIC)]!r})")
+        if len(start) < _PREFIX.size:
+            raise self.truncated(_PREFIX.size)
+        _, version, length = _PREFIX.unpack(start)
+        self.check_version(version)
+        self.check_header_length(length)
+        return start, length
+
+    def check_version(self, version: int) -> None:
+        """Reject format versions this reader does not understand."""
+        if version > FORMAT_VERSION:
+            raise self.fail(f"written by a newer nnkernels (format {version}); "
+                            f"this version reads up to {FORMAT_VERSION}")
+        if version < 1:
+            raise self.fail(f"unsupported format version {version}; "
+                            f"expected 1..{FORMAT_VERSION}")
+
+    def check_header_length(self, length: int) -> None:
+        """Validate the header length against the cap, alignment and size."""
+        if length > MAX_HEADER_LENGTH:
+            raise self.fail(f"header length {length} exceeds the limit of "
+                            f"{MAX_HEADER_LENGTH} bytes")
+        data_start = _PREFIX.size + length + _DIGEST_SIZE
+        if data_start % ALIGNMENT:
+            raise self.fail(f"header length {length} is invalid: data section "
+                            f"would start at {data_start}, expected a "
+                            f"multiple of {ALIGNMENT}")
+        if data_start > self.size:
+            raise self.truncated(data_start)
+
+    def read_header(self, start: bytes, length: int) -> dict:
+        """Read, checksum and parse the JSON header following ``start``."""
+        raw = self.read_exact(length)
+        stored = self.read_exact(_DIGEST_SIZE)
+        computed = hashlib.sha256(start + raw).digest()
+        if computed != stored:
+            raise self.fail(f"checksum mismatch in header: stored "
+                            f"{stored.hex()}, computed {computed.hex()}")
+        return self.parse_json(raw)
+
+    def parse_json(self, raw: bytes) -> dict:
+        """Decode the header bytes as a strict JSON object."""
+        def no_duplicates(pairs):
+            keys = [k for k, _ in pairs]
+            if len(set(keys)) != len(keys):
+                dup = next(k for k in keys if keys.count(k) > 1)
+                raise self.fail(f"duplicate key {dup!r} in JSON header")
+            return dict(pairs)
+
+        def no_constant(name):
+            raise self.fail(f"non-standard JSON constant {name} in header")
+
+        try:
+            header = json.loads(raw.decode("utf-8"),
+                                object_pairs_hook=no_duplicates,
+                                parse_constant=no_constant)
+        except (UnicodeDecodeError, json.JSONDecodeError,
+                RecursionError) as exc:
+            raise self.fail(f"header is not valid UTF-8 JSON: {exc}") from None
+        if not isinstance(header, dict):
+            raise self.fail(f"header must be a JSON object, found "
+                            f"{type(header).__name__}")
+        return header
+
+    # -- header validation ---------------------------------------------------
+
+    def validate_header(self, header: dict) -> list[tuple[str, np.dtype, tuple, int, int]]:
+        """Check the header's keys and types; return the tensor plan."""
+        if set(header) != _HEADER_KEYS:
+            raise self.fail(f"header keys must be {sorted(_HEADER_KEYS)}, "
+                            f"found {sorted(header)}")
+        if not isinstance(header["metadata"], dict):
+            raise self.fail("header 'metadata' must be an object, found "
+                            f"{type(header['metadata']).__name__}")
+        if not isinstance(header["tensors"], dict):
+            raise self.fail("header 'tensors' must be an object, found "
+                            f"{type(header['tensors']).__name__}")
+        digest = header["data_sha256"]
+        if not (isinstance(digest, str) and len(digest) == 64
+                and all(c in "0123456789abcdef" for c in digest)):
+            raise self.fail(f"header 'data_sha256' must be 64 lower-case hex "
+                            f"digits, found {digest!r}")
+        plan = [self.validate_tensor(name, spec)
+                for name, spec in header["tensors"].items()]
+        self.check_offsets(plan, header["data_length"])
+        return plan
+
+    def validate_tensor(self, name: str, spec: Any) -> tuple:
+        """Validate one tensor table entry; return (name, dtype, shape, begin, end)."""
+        if not isinstance(spec, dict) or set(spec) != _TENSOR_KEYS:
+            raise self.fail(f"tensor {name!r}: entry must be an object with "
+                            f"keys {sorted(_TENSOR_KEYS)}, found {spec!r}")
+        dtype = spec["dtype"]
+        if not isinstance(dtype, str) or dtype not in ALLOWED_DTYPES:
+            raise self.fail(f"tensor {name!r}: dtype {dtype!r} is not allowed; "
+                            f"expected one of {sorted(ALLOWED_DTYPES)}")
+        shape, offsets = spec["shape"], spec["offsets"]
+        if not (isinstance(shape, list) and all(_is_uint(d) for d in shape)):
+            raise self.fail(f"tensor {name!r}: shape must be a list of "
+                            f"non-negative integers, found {shape!r}")
+        if not (isinstance(offsets, list) and len(offsets) == 2
+                and all(_is_uint(o) for o in offsets)):
+            raise self.fail(f"tensor {name!r}: offsets must be [begin, end] "
+                            f"non-negative integers, found {offsets!r}")
+        dt = np.dtype(dtype)
+        self.check_shape_fits(name, dt, shape)
+        begin, end = offsets
+        nbytes = dt.itemsize * math.prod(shape)
+        if end - begin != nbytes:
+            raise self.fail(f"tensor {name!r}: {dtype} {shape} needs {nbytes} "
+                            f"bytes, offsets {offsets} span {end - begin}")
+        return name, dt, tuple(shape), begin, end
+
+    def check_shape_fits(self, name: str, dt: np.dtype, shape: list) -> None:
+        """Reject shapes NumPy cannot represent (even when they hold no data)."""
+        if len(shape) > _MAX_NDIM:
+            raise self.fail(f"tensor {name!r}: {len(shape)} dimensions, at "
+                            f"most {_MAX_NDIM} are supported")
+        if math.prod(max(d, 1) for d in shape) * dt.itemsize > sys.maxsize:
+            raise self.fail(f"tensor {name!r}: shape {shape} is too large "
+                            f"for this platform")
+
+    def check_offsets(self, plan: list, data_length: Any) -> None:
+        """Check that tensors are ordered, aligned, disjoint and in range."""
+        if not _is_uint(data_length):
+            raise self.fail(f"header 'data_length' must be a non-negative "
+                            f"integer, found {data_length!r}")
+        prev_end, prev_name = 0, None
+        for name, _, _, begin, end in plan:
+            if begin < prev_end:
+                raise self.fail(f"tensor {name!r}: offsets [{begin}, {end}] "
+                                f"overlap or precede tensor {prev_name!r} "
+                                f"ending at {prev_end}")
+            if begin != _align(prev_end):
+                raise self.fail(f"tensor {name!r}: begins at {begin}, "
+                                f"expected {_align(prev_end)} (next "
+                                f"{ALIGNMENT}-byte boundary)")
+            prev_end, prev_name = end, name
+        if data_length != prev_end:
+            raise self.fail(f"header 'data_length' is {data_length}, expected "
+                            f"{prev_end} (end of the last tensor)")
+
+    # -- data ----------------------------------------------------------------
+
+    def check_size(self, data_length: int) -> None:
+        """Check that the file is exactly as long as the header says."""
+        expected = self.f.tell() + data_length
+        if self.size < expected:
+            raise self.truncated(expected)
+        if self.size > expected:
+            raise self.fail(f"trailing bytes: expected {expected} bytes, "
+                            f"found {self.size}")
+
+    def skip_padding(self, n: int, digest) -> None:
+        """Read ``n`` padding bytes into the running ``digest``."""
+        while n:
+            chunk = self.read_exact(min(n, _CHUNK))
+            digest.update(chunk)
+            n -= len(chunk)
+
+    def read_arrays(self, plan: list, stored_hex: str) -> dict[str, np.ndarray]:
+        """Read every tensor into fresh arrays and verify the data digest."""
+        digest = hashlib.sha256()
+        arrays, pos = {}, 0
+        for name, dt, shape, begin, end in plan:
+            self.skip_padding(begin - pos, digest)
+            arr = np.empty(shape, dtype=dt)
+            buf = _as_bytes(arr)
+            if self.f.readinto(buf) != buf.size:
+                raise self.truncated(self.f.tell() + buf.size)
+            digest.update(buf)
+            arrays[name] = arr
+            pos = end
+        if digest.hexdigest() != stored_hex:
+            raise self.fail(f"checksum mismatch in data section: stored "
+                            f"{stored_hex}, computed {digest.hexdigest()}")
+        return {name: _to_native(arr) for name, arr in arrays.items()}
+
+
+def _is_uint(value: Any) -> bool:
+    """True for a non-negative ``int`` that is not a ``bool``."""
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _to_native(arr: np.ndarray) -> np.ndarray:
+    """Return ``arr`` in native byte order (a fresh copy if swapping)."""
+    if arr.dtype.isnative:
+        return arr
+    return arr.astype(arr.dtype.newbyteorder("="))
+
+
+def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
+    """Read and fully validate a file written by :func:`save_arrays`.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+        File to read.
+
+    Returns
+    -------
+    arrays : dict[str, numpy.ndarray]
+        Tensors in stored order; native byte order, C-contiguous, writeable
+        and owning their memory.
+    metadata : dict
+        The caller metadata given to :func:`save_arrays`.
+
+    Raises
+    ------
+    ModelFileError
+        If the file is not an nnkernels model file, was written by a newer
+        format version, is truncated, fails a checksum or has an invalid
+        header.  The message names the path and what was expected vs found.
+    OSError
+        If the file cannot be opened or read.
+    """
+    path = os.fspath(path)
+    with open(path, "rb") as fileobj:
+        reader = _Reader(fileobj, path)
+        header = reader.read_header(*reader.read_prefix())
+        plan = reader.validate_header(header)
+        reader.check_size(header["data_length"])
+        arrays = reader.read_arrays(plan, header["data_sha256"])
+    return arrays, header["metadata"]

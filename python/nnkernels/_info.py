@@ -1,0 +1,45 @@
+"""build_info(): what this installation of nnkernels is built with and runs on."""
+import platform
+from importlib import metadata
+
+from nnkernels import _openmp, _threads
+
+
+def version():
+    try:
+        return metadata.version("nnkernels")
+    except metadata.PackageNotFoundError:  # running from a source tree
+        return "0+unknown"
+
+
+def build_info():
+    """Describe the build and the thread pools in use.
+
+    Returns
+    -------
+    dict
+        ``version``, ``openmp`` (bool: compiled with OpenMP), ``openmp_version``,
+        ``num_threads`` (the count the kernels use, see :func:`set_num_threads`),
+        ``openmp_max_threads``, ``blas_num_threads``, ``blas`` (one dict per BLAS
+        library loaded: its internal API, version, threading layer, file path),
+        ``python``, ``numpy``, ``scipy``.
+    """
+    import numpy
+    import scipy
+
+    blas = [{key: pool.get(key) for key in
+             ("internal_api", "version", "threading_layer", "architecture",
+              "num_threads", "filepath")}
+            for pool in _threads.blas_info()]
+    return {
+        "version": version(),
+        "openmp": _openmp.openmp_enabled(),
+        "openmp_version": _openmp.openmp_version(),
+        "num_threads": _threads.get_num_threads(),
+        "openmp_max_threads": _openmp.openmp_max_threads(),
+        "blas_num_threads": _threads.blas_num_threads(),
+        "blas": blas,
+        "python": platform.python_version(),
+        "numpy": numpy.__version__,
+        "scipy": scipy.__version__,
+    }

@@ -1,0 +1,108 @@
+"""How many threads the kernels (OpenMP) and BLAS use.
+
+One number governs both: the OpenMP loops of the kernels and the BLAS library's own
+thread pool (through threadpoolctl), so the two never ask for more threads than the
+caller allowed. The default is the number of cores this process may run on.
+"""
+import os
+
+from threadpoolctl import ThreadpoolController
+
+from nnkernels import _openmp
+
+_controller = None
+_num_threads = None
+
+
+def _default_num_threads():
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # not on Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _blas_controller():
+    global _controller
+    if _controller is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS the kernels call)
+        _controller = ThreadpoolController()
+    return _controller
+
+
+def get_num_threads():
+    """The thread count the kernels use (OpenMP loops and BLAS), an int >= 1."""
+    global _num_threads
+    if _num_threads is None:
+        _num_threads = _default_num_threads()
+    return _num_threads
+
+
+def _check_count(n):
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"n_threads must be an int >= 1; got {n!r} of type {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"n_threads must be >= 1; got {n}")
+    return n
+
+
+def set_num_threads(n):
+    """Use `n` threads in the kernels' OpenMP loops and in BLAS.
+
+    Parameters
+    ----------
+    n : int >= 1
+
+    Returns
+    -------
+    int
+        The previous thread count. ``with nnkernels.num_threads(n):`` restores it
+        on exit.
+    """
+    global _num_threads
+    _check_count(n)
+    previous = get_num_threads()
+    _num_threads = n
+    _blas_controller().select(user_api="blas").limit(limits=n)
+    return previous
+
+
+def blas_info():
+    """threadpoolctl's description of the BLAS pools loaded in this process."""
+    return _blas_controller().select(user_api="blas").info()
+
+
+def blas_num_threads():
+    """The thread count of the BLAS that the kernels call (SciPy's), or None."""
+    import scipy
+    scipy_dir = os.path.dirname(os.path.dirname(scipy.__file__))
+    info = blas_info()
+    ours = [pool for pool in info if pool["filepath"].startswith(
+        os.path.join(scipy_dir, "scipy"))] or info
+    return ours[0]["num_threads"] if ours else None
+
+
+class num_threads:
+    """Context manager: ``with nnkernels.num_threads(1): ...`` then restore.
+
+    Restores both the kernels' count and every BLAS pool's own count.
+    """
+
+    def __init__(self, n):
+        self._n = _check_count(n)
+
+    def __enter__(self):
+        self._saved_blas = _blas_controller().select(user_api="blas").info()
+        self._previous = set_num_threads(self._n)
+        return self
+
+    def __exit__(self, *exc):
+        global _num_threads
+        _num_threads = self._previous
+        for pool in self._saved_blas:
+            _blas_controller().select(filepath=pool["filepath"]).limit(
+                limits=pool["num_threads"])
+        return False
+
+
+def openmp_enabled():
+    return _openmp.openmp_enabled()

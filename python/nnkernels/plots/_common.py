@@ -1,0 +1,120 @@
+"""Shared helpers of :mod:`nnkernels.plots`: fonts, validation, atomic PNG writes."""
+from __future__ import annotations
+
+import os
+import tempfile
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, ImageColor, ImageDraw, ImageFont
+
+WHITE, BLACK, GRAY = (255, 255, 255), (25, 25, 25), (110, 110, 110)
+LIGHT, FRAME = (230, 230, 230), (80, 80, 80)
+GREEN, RED = (26, 127, 55), (207, 34, 46)
+PALETTE = ((31, 119, 180), (255, 127, 14), (44, 160, 44), (214, 39, 40), (148, 103, 189),
+           (140, 86, 75), (227, 119, 194), (127, 127, 127), (188, 189, 34), (23, 190, 207))
+_K = 2  # charts are drawn at twice the size and downsampled: anti-aliased lines
+
+
+# --------------------------------------------------------------------- helpers
+@lru_cache(maxsize=None)
+def _font(size):
+    return ImageFont.load_default(size=size)  # scalable font, Pillow >= 10.1
+
+
+def _tw(text, size):
+    return _font(size).getlength(text)
+
+
+def _bad(name, expected, received):
+    raise ValueError(f"{name}: expected {expected}, received {received}")
+
+
+def _int(value, name, lo=1):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
+        _bad(name, f"an integer >= {lo}", repr(value))
+    return int(value)
+
+
+def _path(value, name="path"):
+    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
+        _bad(name, "a non-empty str or os.PathLike", repr(value))
+    return Path(value)
+
+
+def _array(value, name, kinds="iuf"):
+    try:
+        arr = np.asarray(value)
+    except ValueError:  # ragged nested sequences
+        _bad(name, "a rectangular numeric array", "ragged sequences")
+    if arr.size and arr.dtype.kind not in kinds:
+        _bad(name, "an integer dtype" if kinds == "iu" else "a numeric dtype",
+             f"dtype {arr.dtype}")
+    return arr
+
+
+def _vector(value, name, length=None, kinds="iuf"):
+    arr = _array(value, name, kinds)
+    if arr.ndim != 1:
+        _bad(name, "a 1-D sequence", f"shape {arr.shape}")
+    if length is not None and len(arr) != length:
+        _bad(name, f"length {length}", f"length {len(arr)}")
+    return arr
+
+
+def _images(value, name):
+    """Validate digit images and return them as float32 ``(n, 28, 28)`` in [0, 1]."""
+    arr = _array(value, name)
+    if arr.ndim == 2 and arr.shape[1] == 784:
+        arr = arr.reshape(-1, 28, 28)
+    elif arr.ndim != 3 or arr.shape[1:] != (28, 28):
+        _bad(name, "shape (n, 784) or (n, 28, 28)", f"shape {arr.shape}")
+    if arr.dtype == np.uint8:
+        return arr.astype(np.float32) / 255.0
+    if arr.dtype.kind != "f":
+        _bad(name, "float in [0, 1] or uint8 dtype", f"dtype {arr.dtype}")
+    if arr.size and not (np.isfinite(arr).all() and arr.min() >= -1e-6 and arr.max() <= 1 + 1e-6):
+        _bad(name, "finite values in [0, 1]", f"values from {arr.min():.4g} to {arr.max():.4g}")
+    return np.clip(arr, 0.0, 1.0).astype(np.float32)
+
+
+def _colors(values, name, n):
+    if isinstance(values, str) or len(values) != n:
+        _bad(name, f"a sequence of {n} colors", repr(values) if isinstance(values, str)
+             else f"{len(values)} colors")
+    out = []
+    for c in values:
+        try:
+            out.append(ImageColor.getrgb(c) if isinstance(c, str) else tuple(int(v) for v in c[:3]))
+        except (ValueError, TypeError, IndexError):
+            _bad(name, "color names, '#rrggbb' strings or RGB tuples", repr(c))
+    return out
+
+
+def _save(img, path):
+    """Write ``img`` as PNG to ``path`` atomically; return ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "wb") as fh:
+            img.save(fh, format="PNG")
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+    return path
+
+
+def _vtext(img, center, text, size, fill=BLACK):
+    """Draw ``text`` rotated 90 degrees counter-clockwise, centred on ``center``."""
+    _, _, r, b = _font(size).getbbox(text)
+    mask = Image.new("L", (int(r) + 2, int(b) + 2))
+    ImageDraw.Draw(mask).text((0, 0), text, font=_font(size), fill=255)
+    mask = mask.rotate(90, expand=True)
+    x, y = int(center[0] - mask.width / 2), int(center[1] - mask.height / 2)
+    img.paste(fill, (x, y, x + mask.width, y + mask.height), mask)

@@ -1,0 +1,83 @@
+"""Build the Cython kernels in nnkernels/ as extension modules of the package
+whose Python half lives in python/nnkernels/.
+
+Environment switches:
+  NNKERNELS_REQUIRE_OPENMP=1  a compiler without OpenMP is a build error (CI sets it);
+                              otherwise the kernels build single-threaded, with a warning.
+"""
+import os
+import shutil
+import tempfile
+import warnings
+from pathlib import Path
+
+from Cython.Build import cythonize
+from setuptools import Extension, find_packages, setup
+from setuptools.command.build_ext import build_ext
+from setuptools.command.build_py import build_py
+
+HERE = Path(__file__).parent
+KERNEL_MODULES = ["_blas", "_activations", "_losses", "_optim", "_openmp"]
+OPENMP_FLAG = "-fopenmp"
+
+
+def _compiler_has_openmp(compiler):
+    """Compile and link a tiny OpenMP program with the build's own compiler."""
+    with tempfile.TemporaryDirectory() as tmp:
+        src = Path(tmp) / "check_openmp.c"
+        src.write_text("#include <omp.h>\nint main(void) { return omp_get_max_threads() < 1; }\n")
+        try:
+            objects = compiler.compile([str(src)], output_dir=tmp, extra_postargs=[OPENMP_FLAG])
+            compiler.link_executable(objects, "check_openmp", output_dir=tmp,
+                                     extra_postargs=[OPENMP_FLAG])
+        except Exception:
+            return False
+    return True
+
+
+class BuildExtWithOpenMP(build_ext):
+    def build_extensions(self):
+        if self.compiler.compiler_type == "msvc":
+            flags = ["/openmp"]
+            has_openmp = True
+        else:
+            flags = [OPENMP_FLAG]
+            has_openmp = _compiler_has_openmp(self.compiler)
+        if not has_openmp:
+            message = ("nnkernels: the C compiler has no OpenMP; the kernels will run "
+                       "single-threaded (install libomp, or use gcc).")
+            if os.environ.get("NNKERNELS_REQUIRE_OPENMP") == "1":
+                raise RuntimeError(message + " NNKERNELS_REQUIRE_OPENMP=1 makes this an error.")
+            warnings.warn(message)
+            flags = []
+        for ext in self.extensions:
+            ext.extra_compile_args += flags
+            ext.extra_link_args += [] if self.compiler.compiler_type == "msvc" else flags
+        super().build_extensions()
+
+
+class BuildPyWithPxd(build_py):
+    """Install the .pxd contracts next to the extension modules, for cimport."""
+
+    def run(self):
+        super().run()
+        target = Path(self.build_lib) / "nnkernels"
+        target.mkdir(parents=True, exist_ok=True)
+        for pxd in (HERE / "nnkernels").glob("*.pxd"):
+            shutil.copy2(pxd, target / pxd.name)
+
+
+extensions = [
+    Extension(f"nnkernels.{name}", [f"nnkernels/{name}.pyx"],
+              extra_compile_args=["-O3"] if os.name != "nt" else ["/O2"])
+    for name in KERNEL_MODULES
+]
+
+setup(
+    package_dir={"": "python"},
+    packages=find_packages(where="python"),
+    ext_modules=cythonize(extensions, include_path=[str(HERE)],
+                          compiler_directives={"language_level": 3}),
+    cmdclass={"build_ext": BuildExtWithOpenMP, "build_py": BuildPyWithPxd},
+    zip_safe=False,
+)

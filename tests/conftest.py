@@ -1,0 +1,44 @@
+"""Shared fixtures: the dtypes, thread counts and a seeded RNG every kernel test crosses."""
+import numpy as np
+import pytest
+
+from hypothesis import settings
+
+settings.register_profile("ci", max_examples=40, deadline=None)
+settings.register_profile("thorough", max_examples=300, deadline=None)
+settings.load_profile("ci")
+
+
+@pytest.fixture(params=[np.float32, np.float64], ids=["float32", "float64"])
+def dtype(request):
+    return np.dtype(request.param)
+
+
+@pytest.fixture(params=[1, 2], ids=["1thread", "2threads"])
+def n_threads(request):
+    return request.param
+
+
+@pytest.fixture
+def rng():
+    return np.random.default_rng(12345)
+
+
+def tolerance(dtype):
+    """rtol/atol for comparing a kernel against the float64 NumPy reference."""
+    return dict(rtol=2e-5, atol=2e-6) if dtype == np.float32 else dict(rtol=1e-12, atol=1e-13)
+
+
+def central_difference(f, x, eps=1e-6):
+    """d f / d x by central differences, for a scalar function f of a float64 array x."""
+    grad = np.zeros_like(x)
+    flat, gflat = x.reshape(-1), grad.reshape(-1)
+    for i in range(flat.size):
+        saved = flat[i]
+        flat[i] = saved + eps
+        up = f()
+        flat[i] = saved - eps
+        down = f()
+        flat[i] = saved
+        gflat[i] = (up - down) / (2 * eps)
+    return grad

@@ -1,0 +1,78 @@
+"""gemm against NumPy float64, over shapes, transposes, alpha/beta and strides."""
+import numpy as np
+import pytest
+from hypothesis import example, given, strategies as st
+
+from nnkernels import kernels
+from conftest import tolerance
+
+dims = st.integers(min_value=1, max_value=67)
+
+
+def _operands(rng, m, k, n, trans_a, trans_b, dtype):
+    a = rng.standard_normal((k, m) if trans_a else (m, k)).astype(dtype)
+    b = rng.standard_normal((n, k) if trans_b else (k, n)).astype(dtype)
+    ref = (a.T if trans_a else a).astype(np.float64) @ (b.T if trans_b else b).astype(np.float64)
+    return a, b, ref
+
+
+@given(m=dims, k=dims, n=dims, trans_a=st.booleans(), trans_b=st.booleans(),
+       dtype=st.sampled_from([np.float32, np.float64]))
+@example(m=1, k=1, n=1, trans_a=False, trans_b=False, dtype=np.float32)
+@example(m=1000, k=784, n=250, trans_a=False, trans_b=False, dtype=np.float32)
+@example(m=784, k=100, n=250, trans_a=True, trans_b=False, dtype=np.float32)
+@example(m=100, k=250, n=784, trans_a=False, trans_b=True, dtype=np.float64)
+def test_gemm_matches_numpy(m, k, n, trans_a, trans_b, dtype):
+    rng = np.random.default_rng(m * 10007 + k * 101 + n)
+    a, b, ref = _operands(rng, m, k, n, trans_a, trans_b, dtype)
+    out = kernels.gemm(a, b, trans_a=trans_a, trans_b=trans_b)
+    assert out.dtype == dtype and out.shape == (m, n)
+    scale = np.sqrt(k)  # float32 rounding grows with the length of each dot product
+    np.testing.assert_allclose(out, ref, rtol=tolerance(np.dtype(dtype))["rtol"] * scale,
+                               atol=tolerance(np.dtype(dtype))["atol"] * scale * 10)
+
+
+def test_alpha_beta_accumulate(rng, dtype):
+    a, b, ref = _operands(rng, 13, 9, 17, False, True, dtype)
+    c0 = rng.standard_normal((13, 17)).astype(dtype)
+    out = c0.copy()
+    result = kernels.gemm(a, b, out, trans_b=True, alpha=0.5, beta=-2.0)
+    assert result is out
+    np.testing.assert_allclose(out, 0.5 * ref - 2.0 * c0.astype(np.float64), **tolerance(dtype))
+
+
+def test_beta_zero_ignores_nan_in_out(rng, dtype):
+    a, b, ref = _operands(rng, 4, 3, 5, False, False, dtype)
+    out = np.full((4, 5), np.nan, dtype=dtype)
+    kernels.gemm(a, b, out)
+    np.testing.assert_allclose(out, ref, **tolerance(dtype))
+
+
+@pytest.mark.parametrize("m,k,n", [(0, 3, 4), (3, 0, 4), (3, 4, 0), (0, 0, 0)])
+def test_empty_shapes_never_reach_blas(m, k, n, dtype):
+    a = np.ones((m, k), dtype)
+    b = np.ones((k, n), dtype)
+    out = np.full((m, n), 7, dtype)
+    kernels.gemm(a, b, out, beta=0.5)
+    np.testing.assert_array_equal(out, np.full((m, n), 3.5, dtype))  # k == 0: out = beta out
+    assert kernels.gemm(a, b).shape == (m, n)
+
+
+def test_leading_dimension_comes_from_strides(rng, dtype):
+    # Row slices of a wider buffer are C-contiguous views with ld = row stride;
+    # a single row may carry any stride at all.
+    base = rng.standard_normal((9, 6)).astype(dtype)
+    a = base[2:7]
+    b = rng.standard_normal((6, 3)).astype(dtype)
+    np.testing.assert_allclose(kernels.gemm(a, b), a.astype(np.float64) @ b, **tolerance(dtype))
+    row = np.lib.stride_tricks.as_strided(base, shape=(1, 6), strides=(10**6, dtype.itemsize))
+    assert row.flags.c_contiguous
+    np.testing.assert_allclose(kernels.gemm(row, b), base[:1].astype(np.float64) @ b,
+                               **tolerance(dtype))
+
+
+def test_read_only_inputs(rng, dtype):
+    a, b, ref = _operands(rng, 5, 4, 3, False, False, dtype)
+    a.flags.writeable = False
+    b.flags.writeable = False
+    np.testing.assert_allclose(kernels.gemm(a, b), ref, **tolerance(dtype))

@@ -1,0 +1,120 @@
+"""Thread control, build information, the GIL released in the kernels, and kernels
+called from several Python threads at once."""
+import sys
+import threading
+import time
+
+import numpy as np
+import pytest
+
+import nnkernels
+from nnkernels import kernels
+
+
+def test_build_info_reports_openmp_and_blas():
+    info = nnkernels.build_info()
+    assert info["version"] == nnkernels.__version__
+    assert isinstance(info["openmp"], bool)
+    assert info["num_threads"] >= 1 and info["openmp_max_threads"] >= 1
+    assert info["blas"] and all(pool["internal_api"] for pool in info["blas"])
+    assert info["blas_num_threads"] >= 1
+
+
+def test_set_num_threads_governs_kernels_and_blas():
+    previous = nnkernels.set_num_threads(1)
+    try:
+        assert nnkernels.get_num_threads() == 1
+        assert nnkernels.build_info()["blas_num_threads"] == 1
+    finally:
+        nnkernels.set_num_threads(previous)
+    assert nnkernels.get_num_threads() == previous
+
+
+def test_num_threads_context_manager_restores():
+    before = (nnkernels.get_num_threads(), nnkernels.build_info()["blas_num_threads"])
+    with nnkernels.num_threads(1):
+        assert nnkernels.get_num_threads() == 1
+        assert nnkernels.build_info()["blas_num_threads"] == 1
+    assert (nnkernels.get_num_threads(), nnkernels.build_info()["blas_num_threads"]) == before
+
+
+@pytest.mark.parametrize("bad", [0, -2, 1.5, "2", True])
+def test_set_num_threads_rejects(bad):
+    with pytest.raises((ValueError, TypeError), match="n_threads must be"):
+        nnkernels.set_num_threads(bad)
+
+
+def _ticks_while(call):
+    """How often another Python thread got to run while `call` ran in this one."""
+    ticks = 0
+    stop = threading.Event()
+
+    def count():
+        nonlocal ticks
+        while not stop.is_set():
+            ticks += 1
+
+    old = sys.getswitchinterval()
+    # A thread holding the GIL keeps it for 0.2 s, longer than any one call below.
+    sys.setswitchinterval(0.2)
+    watcher = threading.Thread(target=count)
+    try:
+        watcher.start()
+        time.sleep(0.05)
+        before = ticks
+        call()
+        during = ticks - before
+    finally:
+        stop.set()
+        watcher.join()
+        sys.setswitchinterval(old)
+    return during
+
+
+@pytest.mark.parametrize("name", ["gemm", "bias_relu", "bias_relu_backward",
+                                  "softmax_cross_entropy", "mse", "rmsprop_update"])
+def test_kernels_release_the_gil(name):
+    rng = np.random.default_rng(0)
+    big = rng.standard_normal((2500, 2500)).astype(np.float32)
+    out, other = np.empty_like(big), np.empty_like(big)
+    labels = np.zeros(2500, np.int64)
+    calls = {  # one call each, of some tens of milliseconds
+        "gemm": lambda: kernels.gemm(big, big, out),
+        "bias_relu": lambda: kernels.bias_relu(big, big[0], out, n_threads=1),
+        "bias_relu_backward": lambda: kernels.bias_relu_backward(big, big, out, big[:, 0].copy(),
+                                                                 n_threads=1),
+        "softmax_cross_entropy": lambda: kernels.softmax_cross_entropy(big, labels, out,
+                                                                       n_threads=1),
+        "mse": lambda: kernels.mse(big, other, out, n_threads=1),
+        "rmsprop_update": lambda: kernels.rmsprop_update(out, big, other, lr=0.1, rho=0.9,
+                                                         eps=1e-8, n_threads=1),
+    }
+    other[:] = 0
+    # Had the call held the GIL, the watcher could not have ticked at all during it.
+    assert _ticks_while(calls[name]) > 1000
+
+
+def test_concurrent_python_threads_get_correct_results():
+    rng = np.random.default_rng(1)
+    inputs = [rng.standard_normal((200, 130)) for _ in range(8)]
+    bias = rng.standard_normal(130)
+    expected = [np.maximum(x + bias, 0) for x in inputs]
+    weights = rng.standard_normal((130, 40))
+    results = [None] * len(inputs)
+
+    def work(i):
+        for _ in range(20):
+            y = kernels.bias_relu(inputs[i], bias)
+            z = kernels.gemm(y, weights)
+            loss, _ = kernels.softmax_cross_entropy(z, np.arange(200) % 40)
+        results[i] = (y, z, loss)
+
+    threads = [threading.Thread(target=work, args=(i,)) for i in range(len(inputs))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    for i, (y, z, loss) in enumerate(results):
+        np.testing.assert_array_equal(y, expected[i])
+        np.testing.assert_allclose(z, expected[i] @ weights, rtol=1e-10)
+        assert loss == kernels.softmax_cross_entropy(z, np.arange(200) % 40)[0]
