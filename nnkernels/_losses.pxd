@@ -26,3 +26,8 @@ cdef double sigmoid_binary_cross_entropy(const floating[:, ::1] logits,   # IN  
                                          const floating[:, ::1] targets,  # IN  (n, m)
                                          floating[:, ::1] dlogits,        # OUT (n, m)
                                          int n_threads) noexcept nogil
+
+# out = softmax(logits) row by row (the classifier's probabilities); may be in place.
+cdef void softmax(const floating[:, ::1] logits,  # IN  (n, m)
+                  floating[:, ::1] out,           # OUT (n, m)
+                  int n_threads) noexcept nogil

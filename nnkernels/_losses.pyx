@@ -121,7 +121,38 @@ cdef double sigmoid_binary_cross_entropy(const floating[:, ::1] logits,
     return _blocked_loss(logits, targets, NULL, dlogits, SIGMOID_BCE, n_threads)
 
 
+cdef void _softmax_row(const floating[:, ::1] logits, floating[:, ::1] out,
+                       Py_ssize_t i) noexcept nogil:
+    cdef Py_ssize_t j, m = logits.shape[1]
+    cdef floating top = logits[i, 0], e
+    cdef double sum_exp = 0
+    for j in range(1, m):
+        if logits[i, j] > top:
+            top = logits[i, j]
+    for j in range(m):
+        e = fexp(logits[i, j] - top)
+        out[i, j] = e
+        sum_exp += e
+    for j in range(m):
+        out[i, j] = <floating>(out[i, j] / sum_exp)
+
+
+cdef void softmax(const floating[:, ::1] logits, floating[:, ::1] out,
+                  int n_threads) noexcept nogil:
+    cdef Py_ssize_t i, n = logits.shape[0], m = logits.shape[1]
+    if m == 0:
+        return
+    for i in prange(n, schedule="static", num_threads=n_threads,
+                    use_threads_if=use_threads(n * m, n_threads)):
+        _softmax_row(logits, out, i)
+
+
 # Unchecked entry points; nnkernels.kernels validates first.
+
+def _softmax(const floating[:, ::1] logits, floating[:, ::1] out, int n_threads):
+    with nogil:
+        softmax(logits, out, n_threads)
+
 
 def _softmax_cross_entropy(const floating[:, ::1] logits, const int64_t[::1] labels,
                            floating[:, ::1] dlogits, int n_threads):

@@ -145,3 +145,18 @@ def test_losses_same_bits_for_one_and_two_threads(n, dtype):
     for loss in (kernels.mse, kernels.sigmoid_binary_cross_entropy):
         a, b = loss(logits, target, n_threads=1), loss(logits, target, n_threads=2)
         assert a[0] == b[0] and a[1].tobytes() == b[1].tobytes()
+
+
+@given(shape=shapes, dtype=st.sampled_from([np.float32, np.float64]),
+       scale=st.sampled_from([1.0, 100.0]))
+@example(shape=(1, 1), dtype=np.float32, scale=1.0)
+def test_softmax_matches_numpy(shape, dtype, scale):
+    rng = np.random.default_rng(shape[0] * 31 + shape[1])
+    logits = (scale * rng.standard_normal(shape)).astype(dtype)
+    z = logits.astype(np.float64)
+    expected = np.exp(z - logsumexp(z, axis=1, keepdims=True))
+    tol = tolerance(np.dtype(dtype))
+    np.testing.assert_allclose(kernels.softmax(logits), expected, rtol=tol["rtol"] * 10,
+                               atol=tol["atol"])
+    assert (kernels.softmax(logits, n_threads=1).tobytes()
+            == kernels.softmax(logits, n_threads=2).tobytes())

@@ -20,7 +20,7 @@ from nnkernels._validation import (check_float_array, check_hyperparameter,
 
 __all__ = [
     "gemm", "bias_relu", "bias_relu_backward", "bias_sigmoid", "bias_sigmoid_backward",
-    "bias_add", "bias_backward", "softmax_cross_entropy", "mse",
+    "bias_add", "bias_backward", "softmax", "softmax_cross_entropy", "mse",
     "sigmoid_binary_cross_entropy", "rmsprop_update", "sgd_update", "adam_update",
 ]
 
@@ -194,6 +194,25 @@ def softmax_cross_entropy(logits, labels, dlogits=None, *, n_threads=None):
     if math.isnan(loss):
         check_label_range(f, "labels", labels, logits.shape[1])
     return loss, dlogits
+
+
+def softmax(logits, out=None, *, n_threads=None):
+    """out = exp(logits - max) / sum(exp(logits - max)), row by row.
+
+    Parameters
+    ----------
+    logits : array of shape (n, m), float32 or float64
+    out : array of shape (n, m), optional (may be `logits` itself)
+
+    Returns
+    -------
+    out : array of shape (n, m), rows summing to 1
+    """
+    f = "softmax"
+    check_float_array(f, "logits", logits, 2)
+    out = check_out(f, "out", out, logits.shape, logits.dtype, {"logits": logits})
+    _losses._softmax(logits, out, check_positive_threads(f, n_threads))
+    return out
 
 
 def _pair_loss(func, kernel, a_name, a, b_name, b, grad_name, grad, n_threads):

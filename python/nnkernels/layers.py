@@ -1,0 +1,198 @@
+"""Layers: Parameter and Dense.
+
+A Dense layer stores its weight as (in_features, out_features), as Keras does, so the
+forward pass is ``x @ W`` with no transpose (PyTorch's Linear stores (out, in) and
+computes ``x @ W.T``). Activations and gradients live in buffers reused from batch to
+batch: after the first batch of a given size, forward and backward allocate nothing.
+"""
+import numpy as np
+
+from nnkernels import _activations, _blas
+from nnkernels._threads import get_num_threads
+from nnkernels._validation import FLOAT_DTYPES
+
+ACTIVATIONS = (None, "relu", "sigmoid")
+INITIALIZERS = ("glorot_normal", "glorot_uniform", "he_normal", "zeros")
+_KERNEL_ACTIVATION = {None: _activations.ACTIVATIONS["identity"],
+                      "relu": _activations.ACTIVATIONS["relu"],
+                      "sigmoid": _activations.ACTIVATIONS["sigmoid"]}
+
+
+class Parameter:
+    """A trainable array and the gradient the last backward pass wrote for it.
+
+    Attributes
+    ----------
+    data : ndarray, float32 or float64, C-contiguous (updated in place by optimizers)
+    grad : ndarray of the same shape and dtype
+    name : str
+    """
+
+    __slots__ = ("data", "grad", "name")
+
+    def __init__(self, data, name=""):
+        self.data = np.ascontiguousarray(data)
+        self.grad = np.zeros_like(self.data)
+        self.name = name
+
+    @property
+    def shape(self):
+        return self.data.shape
+
+    def __repr__(self):
+        return f"Parameter({self.name!r}, shape={self.data.shape}, dtype={self.data.dtype})"
+
+
+def _check_dtype(dtype):
+    dt = np.dtype(dtype)
+    if dt not in FLOAT_DTYPES:
+        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
+    return dt
+
+
+def _positive_int(name, value):
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
+        raise ValueError(f"Dense: '{name}' must be an int >= 1; got {value!r}")
+    return int(value)
+
+
+def initial_weights(init, shape, dtype, rng):
+    """Draw a (fan_in, fan_out) weight matrix.
+
+    glorot_normal: N(0, 2 / (fan_in + fan_out)); glorot_uniform: U(-a, a) with
+    a = sqrt(6 / (fan_in + fan_out)); he_normal: N(0, 2 / fan_in); zeros.
+    """
+    fan_in, fan_out = shape
+    if init == "glorot_normal":
+        w = rng.normal(0.0, np.sqrt(2.0 / (fan_in + fan_out)), shape)
+    elif init == "glorot_uniform":
+        limit = np.sqrt(6.0 / (fan_in + fan_out))
+        w = rng.uniform(-limit, limit, shape)
+    elif init == "he_normal":
+        w = rng.normal(0.0, np.sqrt(2.0 / fan_in), shape)
+    elif init == "zeros":
+        w = np.zeros(shape)
+    else:
+        raise ValueError(f"init must be one of {INITIALIZERS}; got {init!r}")
+    return w.astype(dtype)
+
+
+class Dense:
+    """Fully connected layer: y = activation(x @ W + b).
+
+    Parameters
+    ----------
+    in_features, out_features : int
+    activation : None, "relu" or "sigmoid"
+    init : "glorot_normal" (default), "glorot_uniform", "he_normal" or "zeros"
+        Initialisation of W; b starts at zero.
+    dtype : "float32" (default) or "float64"
+    seed : int, numpy Generator or None
+
+    Attributes
+    ----------
+    weight : Parameter of shape (in_features, out_features)
+    bias : Parameter of shape (out_features,)
+    """
+
+    def __init__(self, in_features, out_features, activation="relu", init="glorot_normal",
+                 dtype="float32", seed=None):
+        self.in_features = _positive_int("in_features", in_features)
+        self.out_features = _positive_int("out_features", out_features)
+        if activation not in ACTIVATIONS:
+            raise ValueError(f"Dense: activation must be one of {ACTIVATIONS}; "
+                             f"got {activation!r}")
+        if init not in INITIALIZERS:
+            raise ValueError(f"Dense: init must be one of {INITIALIZERS}; got {init!r}")
+        self.activation = activation
+        self.init = init
+        self.dtype = _check_dtype(dtype)
+        self._act = _KERNEL_ACTIVATION[activation]
+        self.weight = Parameter(np.zeros((in_features, out_features), self.dtype), "weight")
+        self.bias = Parameter(np.zeros(out_features, self.dtype), "bias")
+        self._buffers = {}  # batch size -> (y, dz, dx)
+        self._x = self._y = None
+        self.reset_parameters(seed)
+
+    def reset_parameters(self, seed=None):
+        """Redraw W from the initializer and zero b (seeded: the same weights every run)."""
+        rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+        self.weight.data[...] = initial_weights(self.init, self.weight.shape, self.dtype, rng)
+        self.bias.data[...] = 0
+
+    def parameters(self):
+        return [self.weight, self.bias]
+
+    def zero_grad(self):
+        for p in self.parameters():
+            p.grad[...] = 0
+
+    def get_config(self):
+        return {"type": "Dense", "in_features": self.in_features,
+                "out_features": self.out_features, "activation": self.activation,
+                "init": self.init, "dtype": self.dtype.name}
+
+    def _buffers_for(self, n):
+        buffers = self._buffers.get(n)
+        if buffers is None:
+            if len(self._buffers) >= 4:  # a full batch, a last partial one, evaluation...
+                self._buffers.clear()
+            shape = (n, self.out_features)
+            buffers = (np.empty(shape, self.dtype), np.empty(shape, self.dtype),
+                       np.empty((n, self.in_features), self.dtype))
+            self._buffers[n] = buffers
+        return buffers
+
+    def forward(self, x):
+        """y = activation(x @ W + b).
+
+        Parameters
+        ----------
+        x : array of shape (n, in_features), the layer's dtype, C-contiguous
+            (checked once by Sequential, not here).
+
+        Returns
+        -------
+        y : array of shape (n, out_features); a buffer reused by the next call with
+            the same n (copy it to keep it).
+        """
+        y = self._buffers_for(x.shape[0])[0]
+        _blas._gemm(x, self.weight.data, y, False, False, 1.0, 0.0)
+        _activations._bias_activation(y, self.bias.data, y, self._act, get_num_threads())
+        self._x, self._y = x, y
+        return y
+
+    def backward(self, dy, need_input_grad=True):
+        """Write the gradients of W and b for the last forward pass; return dL/dx.
+
+        Parameters
+        ----------
+        dy : array of shape (n, out_features), dL/dy
+        need_input_grad : bool
+            False for the first layer: dL/dx is then not computed (None is returned).
+
+        Returns
+        -------
+        dx : array of shape (n, in_features) or None (a reused buffer).
+        """
+        if self._y is None or self._y.shape[0] != dy.shape[0]:
+            raise RuntimeError("Dense.backward: call forward on the same batch first")
+        _, dz, dx = self._buffers_for(dy.shape[0])
+        n_threads = get_num_threads()
+        if self.activation is None:
+            _activations._bias_backward(dy, self.bias.grad, n_threads)
+            dz = dy
+        else:
+            _activations._bias_activation_backward(dy, self._y, dz, self.bias.grad,
+                                                   self._act, n_threads)
+        _blas._gemm(self._x, dz, self.weight.grad, True, False, 1.0, 0.0)
+        if not need_input_grad:
+            return None
+        _blas._gemm(dz, self.weight.data, dx, False, True, 1.0, 0.0)
+        return dx
+
+    __call__ = forward
+
+    def __repr__(self):
+        return (f"Dense({self.in_features}, {self.out_features}, "
+                f"activation={self.activation!r}, dtype={self.dtype.name})")

@@ -1,0 +1,105 @@
+"""Losses: the mean loss of a batch and its gradient, from one fused kernel call.
+
+Each loss keeps its gradient buffer between batches (no allocation after the first
+batch of a given size). ``forward`` returns the loss; ``backward`` returns dL/d(output).
+"""
+import numpy as np
+
+from nnkernels import _losses
+from nnkernels._threads import get_num_threads
+from nnkernels._validation import check_label_range
+
+
+class Loss:
+    name = ""
+
+    def __init__(self):
+        self._grad = None
+
+    def _grad_buffer(self, like):
+        if self._grad is None or self._grad.shape != like.shape or self._grad.dtype != like.dtype:
+            self._grad = np.empty_like(like)
+        return self._grad
+
+    def backward(self):
+        """dL/d(output) of the last forward call, shape (n, m)."""
+        if self._grad is None:
+            raise RuntimeError(f"{type(self).__name__}.backward: call forward first")
+        return self._grad
+
+    def output(self, z, out=None):
+        """What predict() returns for the network output z."""
+        return z
+
+    def get_config(self):
+        return {"type": type(self).__name__}
+
+    def __repr__(self):
+        return f"{type(self).__name__}()"
+
+
+class SoftmaxCrossEntropy(Loss):
+    """mean_i(logsumexp(z_i) - z_i[y_i]) for logits z (n, classes), labels y (n,) int64.
+
+    The network's last layer is linear; ``output`` gives softmax probabilities.
+    """
+
+    name = "softmax_cross_entropy"
+    target_kind = "labels"
+
+    def forward(self, logits, labels):
+        loss = _losses._softmax_cross_entropy(logits, labels, self._grad_buffer(logits),
+                                              get_num_threads())
+        if loss != loss:  # NaN: a bad label, or non-finite logits
+            check_label_range("SoftmaxCrossEntropy", "labels", labels, logits.shape[1])
+        return loss
+
+    def output(self, z, out=None):
+        out = np.empty_like(z) if out is None else out
+        _losses._softmax(z, out, get_num_threads())
+        return out
+
+
+class MeanSquaredError(Loss):
+    """mean((pred - target)^2) over all elements; pred and target of shape (n, m)."""
+
+    name = "mse"
+    target_kind = "values"
+
+    def forward(self, pred, target):
+        return _losses._mse(pred, target, self._grad_buffer(pred), get_num_threads())
+
+
+class SigmoidBinaryCrossEntropy(Loss):
+    """Binary cross-entropy of sigmoid(z) against targets in [0, 1], mean over elements.
+
+    The network's last layer is linear; ``output`` gives probabilities.
+    """
+
+    name = "binary_cross_entropy"
+    target_kind = "values"
+
+    def forward(self, logits, targets):
+        return _losses._sigmoid_binary_cross_entropy(logits, targets,
+                                                     self._grad_buffer(logits),
+                                                     get_num_threads())
+
+    def output(self, z, out=None):
+        from nnkernels import _activations
+        out = np.empty_like(z) if out is None else out
+        _activations._bias_activation(z, np.zeros(z.shape[1], z.dtype), out,
+                                      _activations.ACTIVATIONS["sigmoid"], get_num_threads())
+        return out
+
+
+LOSSES = {cls.name: cls for cls in (SoftmaxCrossEntropy, MeanSquaredError,
+                                    SigmoidBinaryCrossEntropy)}
+
+
+def get(loss):
+    """A Loss from an instance or its name ('softmax_cross_entropy', 'mse', ...)."""
+    if isinstance(loss, Loss):
+        return loss
+    if loss in LOSSES:
+        return LOSSES[loss]()
+    raise ValueError(f"loss must be a Loss or one of {sorted(LOSSES)}; got {loss!r}")

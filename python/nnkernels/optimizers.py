@@ -1,0 +1,194 @@
+"""Optimizers: RMSProp, SGD (momentum, Nesterov) and Adam/AdamW over Parameters.
+
+Each ``step()`` runs one fused in-place kernel per parameter. Hyperparameters are
+checked once, here; a bad one raises ValueError quoting the value. An optimizer is
+given its parameters at construction (PyTorch style) or by ``Sequential.compile``
+(Keras style).
+"""
+import numpy as np
+
+from nnkernels import _optim
+from nnkernels._threads import get_num_threads
+from nnkernels._validation import check_hyperparameter
+
+
+class Optimizer:
+    """Base class: parameters, learning rate, state and its (de)serialisation."""
+
+    _state_names = ()
+
+    def __init__(self, params=None, *, lr):
+        self.lr = check_hyperparameter(type(self).__name__, "lr", lr, low=0)
+        self.params = []
+        self.state = []
+        self.iterations = 0
+        if params is not None:
+            self.add_params(params)
+
+    def add_params(self, params):
+        """Attach Parameters (anything with .data and .grad); state starts at zero."""
+        for p in params:
+            self.params.append(p)
+            self.state.append({name: np.zeros_like(p.data) for name in self._state_names})
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad[...] = 0
+
+    def step(self):
+        """Update every parameter in place from its .grad."""
+        if not self.params:
+            raise RuntimeError(f"{type(self).__name__}.step: no parameters; pass them to "
+                               "the constructor or use Sequential.compile")
+        self.iterations += 1
+        n_threads = get_num_threads()
+        for p, s in zip(self.params, self.state):
+            self._update(p.data.reshape(-1), p.grad.reshape(-1),
+                         {k: v.reshape(-1) for k, v in s.items()}, n_threads)
+
+    def hyperparameters(self):
+        raise NotImplementedError
+
+    def state_dict(self):
+        """{'type', 'hyperparameters', 'iterations', 'state': [{name: array}, ...]}."""
+        return {"type": type(self).__name__, "hyperparameters": self.hyperparameters(),
+                "iterations": self.iterations,
+                "state": [{k: v.copy() for k, v in s.items()} for s in self.state]}
+
+    def load_state_dict(self, state_dict):
+        """Restore hyperparameters, step count and state (shapes must match)."""
+        if state_dict.get("type") != type(self).__name__:
+            raise ValueError(f"{type(self).__name__}.load_state_dict: state is for "
+                             f"{state_dict.get('type')!r}")
+        if len(state_dict["state"]) != len(self.state):
+            raise ValueError(f"{type(self).__name__}.load_state_dict: state has "
+                             f"{len(state_dict['state'])} parameters; this optimizer has "
+                             f"{len(self.state)}")
+        checked = type(self)(None, **state_dict["hyperparameters"])  # validates the values
+        for ours, theirs in zip(self.state, state_dict["state"]):
+            for name in self._state_names:
+                if np.shape(theirs[name]) != ours[name].shape:
+                    raise ValueError(f"{type(self).__name__}.load_state_dict: '{name}' has "
+                                     f"shape {np.shape(theirs[name])}; expected "
+                                     f"{ours[name].shape}")
+        for ours, theirs in zip(self.state, state_dict["state"]):
+            for name in self._state_names:
+                ours[name][...] = theirs[name]
+        for name in checked.hyperparameters():
+            setattr(self, name, getattr(checked, name))
+        self.iterations = int(state_dict["iterations"])
+
+    def __repr__(self):
+        args = ", ".join(f"{k}={v!r}" for k, v in self.hyperparameters().items())
+        return f"{type(self).__name__}({args})"
+
+
+class RMSProp(Optimizer):
+    """RMSProp.
+
+    g = grad + weight_decay * w;  cache = rho * cache + (1 - rho) * g**2;
+    w -= lr * g / (sqrt(cache) + eps)       epsilon="outside" (PyTorch's form, default)
+    w -= lr * g / sqrt(cache + eps)         epsilon="inside"  (Gorgonia's form)
+
+    Defaults lr=1e-3, rho=0.9, eps=1e-8 (Keras's RMSprop; PyTorch uses rho=0.99).
+    The talk's Gorgonia solver is ``RMSProp(lr=1e-3, rho=0.999, eps=1e-8,
+    epsilon="inside")``, available as :meth:`RMSProp.gorgonia`.
+    """
+
+    _state_names = ("cache",)
+
+    def __init__(self, params=None, *, lr=1e-3, rho=0.9, eps=1e-8, weight_decay=0.0,
+                 epsilon="outside"):
+        super().__init__(params, lr=lr)
+        name = "RMSProp"
+        self.rho = check_hyperparameter(name, "rho", rho, low=0, high=1, high_open=True)
+        self.eps = check_hyperparameter(name, "eps", eps, low=0)
+        self.weight_decay = check_hyperparameter(name, "weight_decay", weight_decay, low=0)
+        if epsilon not in ("outside", "inside"):
+            raise ValueError(f"RMSProp: epsilon must be 'outside' (PyTorch) or 'inside' "
+                             f"(Gorgonia); got {epsilon!r}")
+        self.epsilon = epsilon
+
+    @classmethod
+    def gorgonia(cls, params=None, *, lr=1e-3):
+        """The talk's solver: rho=0.999, eps=1e-8 inside the square root."""
+        return cls(params, lr=lr, rho=0.999, eps=1e-8, epsilon="inside")
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "rho": self.rho, "eps": self.eps,
+                "weight_decay": self.weight_decay, "epsilon": self.epsilon}
+
+    def _update(self, p, g, s, n_threads):
+        _optim._rmsprop_update(p, g, s["cache"], self.lr, self.rho, self.eps,
+                               self.weight_decay, self.epsilon == "inside", n_threads)
+
+
+class SGD(Optimizer):
+    """SGD with optional momentum (PyTorch's form) and Nesterov momentum.
+
+    g = grad + weight_decay * w;  v = momentum * v + g;
+    w -= lr * (g + momentum * v if nesterov else v)   (w -= lr * g without momentum)
+    """
+
+    _state_names = ("velocity",)
+
+    def __init__(self, params=None, *, lr=0.01, momentum=0.0, weight_decay=0.0,
+                 nesterov=False):
+        super().__init__(params, lr=lr)
+        self.momentum = check_hyperparameter("SGD", "momentum", momentum, low=0, high=1,
+                                             high_open=True)
+        self.weight_decay = check_hyperparameter("SGD", "weight_decay", weight_decay, low=0)
+        if nesterov and self.momentum == 0:
+            raise ValueError(f"SGD: nesterov=True needs momentum > 0; got momentum={momentum}")
+        self.nesterov = bool(nesterov)
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay,
+                "nesterov": self.nesterov}
+
+    def _update(self, p, g, s, n_threads):
+        _optim._sgd_update(p, g, s["velocity"], self.lr, self.momentum, self.weight_decay,
+                           self.nesterov, n_threads)
+
+
+class Adam(Optimizer):
+    """Adam (PyTorch's formulation); AdamW with decoupled_weight_decay=True.
+
+    m = b1 m + (1 - b1) g;  v = b2 v + (1 - b2) g**2;  t = step number;
+    w -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
+    """
+
+    _state_names = ("m", "v")
+
+    def __init__(self, params=None, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
+                 weight_decay=0.0, decoupled_weight_decay=False):
+        super().__init__(params, lr=lr)
+        self.beta1 = check_hyperparameter("Adam", "beta1", beta1, low=0, high=1, high_open=True)
+        self.beta2 = check_hyperparameter("Adam", "beta2", beta2, low=0, high=1, high_open=True)
+        self.eps = check_hyperparameter("Adam", "eps", eps, low=0)
+        self.weight_decay = check_hyperparameter("Adam", "weight_decay", weight_decay, low=0)
+        self.decoupled_weight_decay = bool(decoupled_weight_decay)
+
+    def hyperparameters(self):
+        return {"lr": self.lr, "beta1": self.beta1, "beta2": self.beta2, "eps": self.eps,
+                "weight_decay": self.weight_decay,
+                "decoupled_weight_decay": self.decoupled_weight_decay}
+
+    def _update(self, p, g, s, n_threads):
+        _optim._adam_update(p, g, s["m"], s["v"], self.lr, self.beta1, self.beta2, self.eps,
+                            self.weight_decay, self.decoupled_weight_decay, self.iterations,
+                            n_threads)
+
+
+OPTIMIZERS = {"rmsprop": RMSProp, "sgd": SGD, "adam": Adam}
+
+
+def get(optimizer, **kwargs):
+    """An Optimizer from an instance or a name ('rmsprop', 'sgd', 'adam')."""
+    if isinstance(optimizer, Optimizer):
+        return optimizer
+    key = str(optimizer).lower()
+    if key not in OPTIMIZERS:
+        raise ValueError(f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}; "
+                         f"got {optimizer!r}")
+    return OPTIMIZERS[key](**kwargs)

@@ -1,0 +1,164 @@
+"""The training loop behind Sequential.fit, its History and its errors."""
+import math
+import signal
+import sys
+import threading
+import time
+from contextlib import contextmanager
+
+import numpy as np
+
+from nnkernels.callbacks import Callback, ProgressBar
+
+
+class NonFiniteLossError(FloatingPointError):
+    """The training loss became NaN or infinite; the message names epoch and batch."""
+
+
+class History(Callback):
+    """What fit returns: ``history`` maps each logged name to its per-epoch values.
+
+    Attributes
+    ----------
+    history : dict of str -> list of float
+    epoch : list of int (0-based epochs completed)
+    params : dict (epochs, steps, batch_size, samples)
+    interrupted : bool, True if Ctrl-C ended training early
+    """
+
+    def __init__(self):
+        self.history = {}
+        self.epoch = []
+        self.params = {}
+        self.interrupted = False
+
+    def on_train_begin(self, logs):
+        self.params = dict(logs)
+
+    def on_epoch_end(self, epoch, logs):
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+    def __repr__(self):
+        last = {k: round(v[-1], 5) for k, v in self.history.items()}
+        return f"History(epochs={len(self.epoch)}, last={last})"
+
+
+@contextmanager
+def _ctrl_c_stops(flag):
+    """During the block, Ctrl-C sets flag['hit'] (a second Ctrl-C interrupts at once)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        if flag["hit"]:
+            raise KeyboardInterrupt
+        flag["hit"] = True
+
+    previous = signal.signal(signal.SIGINT, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
+class _Batches:
+    """Minibatches of (x, y), gathered into buffers reused across steps and epochs."""
+
+    def __init__(self, x, y, batch_size, shuffle, rng):
+        self.x, self.y, self.batch_size = x, y, batch_size
+        self.shuffle, self.rng = shuffle, rng
+        self.n = x.shape[0]
+        self.steps = math.ceil(self.n / batch_size)
+        self.x_buf = np.empty((min(batch_size, self.n),) + x.shape[1:], x.dtype)
+        self.y_buf = np.empty((min(batch_size, self.n),) + y.shape[1:], y.dtype)
+        self.order = np.arange(self.n)
+
+    def epoch(self):
+        if self.shuffle:
+            self.rng.shuffle(self.order)
+        for step in range(self.steps):
+            lo = step * self.batch_size
+            hi = min(lo + self.batch_size, self.n)
+            if not self.shuffle:
+                yield step, self.x[lo:hi], self.y[lo:hi]
+                continue
+            idx = self.order[lo:hi]
+            xb, yb = self.x_buf[:hi - lo], self.y_buf[:hi - lo]
+            np.take(self.x, idx, axis=0, out=xb)
+            np.take(self.y, idx, axis=0, out=yb)
+            yield step, xb, yb
+
+
+def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
+             callbacks, verbose):
+    """Run the epochs; see Sequential.fit. x, y are already checked and converted."""
+    batches = _Batches(x, y, batch_size, shuffle, np.random.default_rng(seed))
+    classifier = model.loss.target_kind == "labels"
+    history = History()
+    callbacks = [history] + ([ProgressBar()] if verbose else []) + list(callbacks)
+    for cb in callbacks:
+        cb.set_model(model)
+    params = {"epochs": epochs, "steps": batches.steps, "batch_size": batch_size,
+              "samples": batches.n}
+    for cb in callbacks:
+        cb.on_train_begin(params)
+    pred_buf = np.empty(batches.x_buf.shape[0], np.int64)
+    hit_buf = np.empty(batches.x_buf.shape[0], bool)
+    model.stop_training = False
+    ctrl_c = {"hit": False}
+    epoch = step = 0
+    with _ctrl_c_stops(ctrl_c):
+        for epoch in range(epochs):
+            logs = {}
+            for cb in callbacks:
+                cb.on_epoch_begin(epoch, logs)
+            start = time.perf_counter()
+            seen = correct = 0
+            total_loss = 0.0
+            for step, xb, yb in batches.epoch():
+                m = xb.shape[0]
+                loss = model.train_step(xb, yb)
+                if not math.isfinite(loss):
+                    raise NonFiniteLossError(
+                        f"the training loss became {loss} at epoch {epoch + 1}, batch "
+                        f"{step + 1} of {batches.steps} (learning rate "
+                        f"{model.optimizer.lr:g}); lower the learning rate or check the "
+                        f"input for NaN or huge values")
+                seen += m
+                total_loss += loss * m
+                batch_logs = {"loss": total_loss / seen}
+                if classifier:
+                    np.argmax(model.last_output, axis=1, out=pred_buf[:m])
+                    np.equal(pred_buf[:m], yb, out=hit_buf[:m])
+                    correct += int(np.count_nonzero(hit_buf[:m]))
+                    batch_logs["accuracy"] = correct / seen
+                batch_logs["samples_per_second"] = seen / max(time.perf_counter() - start,
+                                                              1e-9)
+                for cb in callbacks:
+                    cb.on_batch_end(step, batch_logs)
+                if ctrl_c["hit"]:
+                    break
+            seconds = time.perf_counter() - start
+            logs.update(batch_logs)
+            logs["samples_per_second"] = seen / seconds
+            logs["seconds"] = seconds
+            logs["lr"] = model.optimizer.lr
+            if ctrl_c["hit"]:
+                history.interrupted = True
+                print(f"Interrupted (Ctrl-C) at epoch {epoch + 1}/{epochs}, batch {step + 1}/"
+                      f"{batches.steps}: {epoch * batches.n + seen} samples trained; the "
+                      f"model keeps the weights of the last completed step.", file=sys.stderr)
+                break
+            if validation_data is not None:
+                for key, value in model.evaluate(*validation_data).items():
+                    logs[f"val_{key}"] = value
+            for cb in callbacks:
+                cb.on_epoch_end(epoch, logs)
+            if model.stop_training:
+                break
+    for cb in callbacks:
+        cb.on_train_end({})
+    return history
