@@ -28,8 +28,11 @@ class Loss:
         return self._grad
 
     def output(self, z, out=None):
-        """What predict() returns for the network output z."""
-        return z
+        """What predict() returns for the network output z, written into `out` if given."""
+        if out is None:
+            return z.copy()
+        out[...] = z
+        return out
 
     def get_config(self):
         return {"type": type(self).__name__}
