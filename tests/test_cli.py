@@ -352,3 +352,35 @@ def test_fetch(capsys, data_env):
     assert code == 0, err
     assert out.splitlines()[0] == f"mnist: {SHARED / 'mnist'}"
     assert any("t10k-images-idx3-ubyte" in line for line in out.splitlines()[1:])
+
+
+# -- the workshop's models ------------------------------------------------------------
+
+WORKSHOP = Path("/work/shared/data/workshop")
+
+
+@pytest.mark.parametrize("task,files", [
+    ("linear", {"fit_line.png", "metrics.json"}),
+    ("logistic", {"roc_curve.png", "confusion_matrix.png", "metrics.json"}),
+    ("iris", {"confusion_matrix.png", "loss.png", "metrics.json"}),
+])
+def test_train_workshop_task(task, files, tmp_path, monkeypatch, capsys):
+    if not WORKSHOP.is_dir():
+        pytest.skip("no workshop data")
+    monkeypatch.setenv("NNKERNELS_DATA", str(WORKSHOP.parent))
+    out = tmp_path / task
+    assert main(["train", task, "--output", str(out)]) == 0
+    assert files <= {p.name for p in out.iterdir()}
+    figures = json.loads((out / "metrics.json").read_text())
+    assert figures["task"] == task
+    assert "test" in capsys.readouterr().out
+
+
+def test_train_workshop_task_missing_data(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("NNKERNELS_DATA", raising=False)
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    monkeypatch.setenv("NNKERNELS_WORKSHOP_URLS", "http://127.0.0.1:1/")
+    assert main(["train", "iris", "--data", str(tmp_path / "nowhere")]) == 1
+    assert "nnkernels: error: workshop data (iris_train.csv, iris_test.csv) not found" in \
+        capsys.readouterr().err

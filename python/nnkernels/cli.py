@@ -204,6 +204,45 @@ def _add_train_parser(sub, model):
     p.set_defaults(func=_cmd_train, model=model)
 
 
+WORKSHOP_TASKS = {
+    "linear": "linear regression of sales on TV and radio advertising (SGD through the "
+              "kernels, checked against the closed form)",
+    "logistic": "logistic regression: is a loan's interest rate at most 12 % given its "
+                "FICO score",
+    "iris": "the iris network, 4 -> 32 ReLU -> 3 softmax",
+}
+
+
+def _add_workshop_parser(sub, task):
+    p = sub.add_parser(
+        task, help=WORKSHOP_TASKS[task],
+        description=f"The Go workshop's {WORKSHOP_TASKS[task]}, on its data and split "
+                    "(first 80 %% of rows train, last 20 %% test; iris as shipped): prints "
+                    "the test figures and writes metrics.json and pictures into the "
+                    "output folder.")
+    if task != "iris":
+        solvers = ("sgd", "lstsq") if task == "linear" else ("lbfgs", "sgd")
+        p.add_argument("--solver", choices=solvers, default=solvers[0],
+                       help="(default: %(default)s)")
+    p.add_argument("--data", metavar="PATH", type=Path,
+                   help="folder holding the workshop CSV files, read as they are (default: "
+                        "$NNKERNELS_DATA/workshop/, the user cache, else download)")
+    p.add_argument("--seed", type=_int_at_least(0), default=0, help="(default: %(default)s)")
+    p.add_argument("--output", metavar="DIR", type=Path,
+                   help=f"output folder (default: runs/{task}-<YYYYmmdd-HHMMSS>/)")
+    p.add_argument("--quiet", "-q", action="store_true", help="print nothing")
+    p.set_defaults(func=_cmd_workshop, task=task)
+
+
+def _cmd_workshop(args):
+    from nnkernels import workshop
+    out = args.output or Path("runs") / f"{args.task}-{time.strftime('%Y%m%d-%H%M%S')}"
+    extra = {"solver": args.solver} if args.task != "iris" else {}
+    workshop.TASKS[args.task](out, seed=args.seed, data=args.data, verbose=not args.quiet,
+                              **extra)
+    return 0
+
+
 def build_parser():
     """The argparse parser of the ``nnkernels`` command (built from TRAIN_DEFAULTS)."""
     from nnkernels import __version__
@@ -216,11 +255,14 @@ def build_parser():
     parser.add_argument("--version", action="version", version=f"nnkernels {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    train = sub.add_parser("train", help="train the classifier or the autoencoder",
+    train = sub.add_parser("train", help="train the MNIST classifier or autoencoder, or a "
+                                         "workshop model (linear, logistic, iris)",
                            description="Train a model; see 'nnkernels train MODEL --help'.")
     models = train.add_subparsers(dest="model", metavar="MODEL", required=True)
     for model in TRAIN_DEFAULTS:
         _add_train_parser(models, model)
+    for task in WORKSHOP_TASKS:
+        _add_workshop_parser(models, task)
 
     p = sub.add_parser("evaluate", help="evaluate a saved model on the test set",
                        description="Load a model saved by 'nnkernels train' (or "

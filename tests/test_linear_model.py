@@ -1,0 +1,359 @@
+"""nnkernels.linear_model: LinearRegression, LogisticRegression, MLPClassifier.
+
+Acceptance figures on the workshop's data and splits (read from
+``$NNKERNELS_DATA/workshop`` or ``/work/shared/data/workshop``; skipped when absent),
+scikit-learn as the oracle, finite differences for the logistic objective, and the
+bad inputs each estimator must reject.
+"""
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn import linear_model as sk
+
+from conftest import central_difference
+from nnkernels.datasets import load_advertising, load_loan_data
+from nnkernels.linear_model import (LinearRegression, LogisticRegression, MLPClassifier,
+                                    NotFittedError, logistic_loss_and_grad)
+from nnkernels.metrics import root_mean_squared_error
+
+WORKSHOP = Path(os.environ.get("NNKERNELS_DATA") or "/work/shared/data") / "workshop"
+needs_data = pytest.mark.skipif(not (WORKSHOP / "loan_data.csv").is_file(),
+                                reason=f"workshop data not in {WORKSHOP}")
+
+
+def _load(loader):
+    return loader(path=WORKSHOP, download=False).split(0.8)
+
+
+@pytest.fixture(scope="module")
+def advertising():
+    """((X_train, y_train), (X_test, y_test)) with X = [tv, radio]: 160 and 40 rows."""
+    train, test = _load(load_advertising)
+    return tuple((np.column_stack([t["tv"], t["radio"]]), t["sales"]) for t in (train, test))
+
+
+@pytest.fixture(scope="module")
+def loans():
+    """((X_train, y_train), (X_test, y_test)) with X = [fico_score]: 2000 and 500 rows."""
+    train, test = _load(load_loan_data)
+    return tuple((t["fico_score"][:, None], t["class"]) for t in (train, test))
+
+
+@pytest.fixture(scope="module")
+def closed_form(advertising):
+    return LinearRegression(solver="lstsq").fit(*advertising[0])
+
+
+@pytest.fixture(scope="module")
+def lbfgs(loans):
+    return LogisticRegression().fit(*loans[0])
+
+
+def _params(model):
+    return np.append(model.coef_, model.intercept_)
+
+
+# -- linear regression: the acceptance figures -------------------------------------
+
+@needs_data
+def test_closed_form_equals_scikit_learn(advertising, closed_form):
+    ref = sk.LinearRegression().fit(*advertising[0])
+    np.testing.assert_allclose(closed_form.coef_, ref.coef_, rtol=0, atol=1e-6)
+    assert closed_form.intercept_ == pytest.approx(ref.intercept_, rel=0, abs=1e-6)
+
+
+@needs_data
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_sgd_within_1e_3_of_closed_form(advertising, closed_form, seed):
+    sgd = LinearRegression(seed=seed).fit(*advertising[0])
+    assert np.max(np.abs(_params(sgd) - _params(closed_form))) < 1e-3
+
+
+@needs_data
+def test_multiple_regression_test_rmse(advertising, closed_form):
+    """The SGD model's test RMSE is the least-squares one (measured 0.06580)."""
+    (X, y), (X_test, y_test) = advertising
+    rmse = root_mean_squared_error(y_test, LinearRegression(seed=0).fit(X, y).predict(X_test))
+    assert rmse <= 0.0660
+    assert rmse == pytest.approx(root_mean_squared_error(y_test, closed_form.predict(X_test)),
+                                 abs=1e-4)
+
+
+@needs_data
+def test_multiple_regression_with_interaction_meets_the_issue_threshold(advertising):
+    """Plain least squares on TV and radio gives 0.06580 (above the issue's 0.0640: the
+    workshop's printed 0.06 came from rounded coefficients and a test set that counted
+    its CSV header). With the TV x radio interaction, still linear least squares on the
+    two inputs, the test RMSE is 0.0245; SGD and scikit-learn agree with it."""
+    from sklearn.linear_model import LinearRegression as SkLinearRegression
+    (X, y), (X_test, y_test) = advertising
+    expand = lambda a: np.column_stack([a, a[:, 0] * a[:, 1]])
+    sgd = LinearRegression(seed=0).fit(expand(X), y)
+    exact = LinearRegression(solver="lstsq").fit(expand(X), y)
+    assert root_mean_squared_error(y_test, sgd.predict(expand(X_test))) <= 0.0640
+    assert np.max(np.abs(sgd.coef_ - exact.coef_)) < 1e-3
+    sk = SkLinearRegression().fit(expand(X), y)
+    np.testing.assert_allclose(exact.coef_, sk.coef_, atol=1e-6)
+
+
+@needs_data
+def test_single_input_regression(advertising):
+    """sales ~ tv: a positive slope, SGD on the closed form, R² well below the multiple one."""
+    (X, y), (X_test, y_test) = advertising
+    single = LinearRegression(seed=0).fit(X[:, :1], y)
+    exact = LinearRegression(solver="lstsq").fit(X[:, :1], y)
+    np.testing.assert_allclose(_params(single), [0.5697, 0.2167], atol=1e-3)
+    assert np.max(np.abs(_params(single) - _params(exact))) < 1e-3
+    assert single.coef_.shape == (1,) and isinstance(single.intercept_, float)
+    assert 0.4 < single.score(X_test[:, :1], y_test) < LinearRegression(seed=0).fit(
+        X, y).score(X_test, y_test)
+
+
+def test_linear_regression_recovers_a_known_plane():
+    rng = np.random.default_rng(0)
+    X = rng.normal(100.0, 30.0, (500, 3))  # far from [0, 1]: standardisation handles it
+    y = X @ [2.0, -1.0, 0.5] + 7.0 + rng.normal(0, 0.01, 500)
+    for solver in ("sgd", "lstsq"):
+        model = LinearRegression(solver=solver, seed=0).fit(X, y)
+        np.testing.assert_allclose(model.coef_, [2.0, -1.0, 0.5], atol=1e-3)
+        assert model.intercept_ == pytest.approx(7.0, abs=0.1)
+        assert model.score(X, y) > 0.9999
+        np.testing.assert_allclose(model.predict(X[:5]), X[:5] @ model.coef_ + model.intercept_)
+
+
+# -- logistic regression -----------------------------------------------------------
+
+def _sklearn_unregularised():
+    return sk.LogisticRegression(C=np.inf, tol=1e-12, max_iter=10_000)
+
+
+@needs_data
+def test_logistic_probabilities_equal_scikit_learn(loans, lbfgs):
+    (X, y), (X_test, _) = loans
+    ref = _sklearn_unregularised().fit(X, y)
+    np.testing.assert_allclose(lbfgs.predict_proba(X_test), ref.predict_proba(X_test),
+                               rtol=0, atol=1e-4)
+    np.testing.assert_allclose(lbfgs.coef_, ref.coef_, rtol=1e-4)
+    assert lbfgs.coef_.shape == (1, 1) and lbfgs.intercept_.shape == (1,)
+
+
+@needs_data
+def test_logistic_test_accuracy(loans, lbfgs):
+    """The maximum-likelihood model: 416 of the 500 test loans (0.832)."""
+    assert lbfgs.score(*loans[1]) >= 0.832
+
+
+@needs_data
+@pytest.mark.xfail(strict=True, reason=(
+    "issue 4 asks for test accuracy >= 0.834 (417/500), the workshop's unconverged model "
+    "sigmoid(13.65 x - 4.89) (threshold FICO 710); the maximum-likelihood fit it also asks "
+    "for (scikit-learn's within 1e-4) has its threshold at FICO 713, so predicts 1 from 715, "
+    "and classifies 416/500 = 0.832"))
+def test_logistic_test_accuracy_issue_threshold(loans, lbfgs):
+    assert lbfgs.score(*loans[1]) >= 0.834
+
+
+@needs_data
+def test_logistic_sgd_approaches_lbfgs(loans, lbfgs):
+    (X, y), (X_test, y_test) = loans
+    sgd = LogisticRegression(solver="sgd", seed=0).fit(X, y)
+    np.testing.assert_allclose(sgd.predict_proba(X_test), lbfgs.predict_proba(X_test),
+                               atol=2e-3)
+    assert sgd.score(X_test, y_test) == lbfgs.score(X_test, y_test)
+
+
+@pytest.mark.parametrize("targets", ["binary", "fractional"])
+def test_logistic_objective_gradient_matches_finite_differences(targets):
+    rng = np.random.default_rng(1)
+    X = rng.standard_normal((40, 3))
+    t = rng.integers(0, 2, (40, 1)) if targets == "binary" else rng.uniform(0, 1, (40, 1))
+    t = np.ascontiguousarray(t, dtype=np.float64)
+    params = rng.standard_normal(4)
+    loss, grad = logistic_loss_and_grad(params, X, t)
+    z = X @ params[:3] + params[3]
+    expected = np.mean(np.logaddexp(0, z) - t[:, 0] * z)
+    assert loss == pytest.approx(expected, rel=1e-12)
+    numeric = central_difference(lambda: logistic_loss_and_grad(params, X, t)[0], params)
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_logistic_objective_is_finite_for_huge_logits():
+    X = np.array([[1e6], [-1e6], [2e6], [-3e6]])
+    t = np.array([[1.0], [1.0], [0.0], [0.0]])
+    loss, grad = logistic_loss_and_grad(np.array([1e3, 0.0]), X, t)
+    # logits 1e9, -1e9, 2e9, -3e9: the loss is the mean of the wrong-side logits
+    assert loss == pytest.approx((1e9 + 2e9) / 4, rel=1e-12)
+    np.testing.assert_allclose(grad, [(-(-1e6) + 2e6) / 4, (-1 + 1) / 4], rtol=1e-12)
+
+
+@needs_data
+@pytest.mark.parametrize("solver", ["lbfgs", "sgd"])
+def test_logistic_features_scaled_by_1e6(loans, lbfgs, solver):
+    """Logits of size 1e6 * w stay finite, and the model is the same one, rescaled."""
+    (X, y), (X_test, _) = loans
+    big = LogisticRegression(solver=solver, seed=0).fit(X * 1e6, y)
+    proba = big.predict_proba(X_test * 1e6)
+    assert np.isfinite(big.coef_).all() and np.isfinite(proba).all()
+    np.testing.assert_allclose(proba, lbfgs.predict_proba(X_test),
+                               atol=1e-6 if solver == "lbfgs" else 2e-3)
+    assert np.isfinite(big.decision_function(X_test * 1e12)).all()
+
+
+def test_logistic_keeps_any_two_labels():
+    rng = np.random.default_rng(2)
+    X = rng.standard_normal((200, 2))
+    y = np.where(X[:, 0] + 0.5 * rng.standard_normal(200) > 0, "yes", "no")
+    model = LogisticRegression().fit(X, y)
+    assert model.classes_.tolist() == ["no", "yes"]
+    assert set(model.predict(X)) <= {"no", "yes"}
+    np.testing.assert_allclose(model.predict_proba(X).sum(axis=1), 1.0)
+    ref = _sklearn_unregularised().fit(X, y)
+    np.testing.assert_allclose(model.predict_proba(X), ref.predict_proba(X), atol=1e-4)
+    assert (model.predict(X) == np.where(model.decision_function(X) > 0, "yes", "no")).all()
+
+
+def test_logistic_separable_data_stays_finite_and_iteration_limit_warns():
+    X = np.array([[0.0], [1.0], [2.0], [3.0]])
+    model = LogisticRegression().fit(X, [0, 0, 1, 1])  # gradient ~exp(-|w|) < tol: stops
+    assert np.isfinite(model.coef_).all() and np.isfinite(model.predict_proba(X)).all()
+    assert model.predict(X).tolist() == [0, 0, 1, 1]
+    with pytest.warns(RuntimeWarning, match=r"stopped after 3 iterations \(max_iter=3\)"):
+        LogisticRegression(max_iter=3).fit(X, [0, 0, 1, 1])
+
+
+# -- seeds and parameters -----------------------------------------------------------
+
+@pytest.mark.parametrize("make", [
+    lambda seed: LinearRegression(seed=seed, epochs=20),
+    lambda seed: LogisticRegression(solver="sgd", seed=seed, epochs=20),
+    lambda seed: MLPClassifier(seed=seed, epochs=20),
+], ids=["linear", "logistic", "mlp"])
+def test_same_seed_same_model(make):
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((90, 3))
+    y = (X[:, 0] > 0).astype(int)
+    first, again, other = make(7).fit(X, y), make(7).fit(X, y), make(8).fit(X, y)
+    if isinstance(first, MLPClassifier):
+        np.testing.assert_array_equal(first.predict_proba(X), again.predict_proba(X))
+        assert not np.array_equal(first.predict_proba(X), other.predict_proba(X))
+    else:
+        np.testing.assert_array_equal(first.coef_, again.coef_)
+        assert not np.array_equal(first.coef_, other.coef_)
+
+
+def test_get_params_and_set_params():
+    model = LogisticRegression(solver="sgd", lr=0.3, seed=4)
+    params = model.get_params()
+    assert params["solver"] == "sgd" and params["lr"] == 0.3 and params["seed"] == 4
+    assert set(params) == {"solver", "tol", "max_iter", "lr", "epochs", "batch_size",
+                           "momentum", "seed"}
+    assert model.set_params(epochs=5) is model and model.epochs == 5
+    with pytest.raises(ValueError, match="invalid parameter 'alpha'"):
+        model.set_params(alpha=1.0)
+    assert LinearRegression().get_params()["solver"] == "sgd"
+    assert MLPClassifier().get_params()["hidden"] == (32,)
+    assert "LinearRegression(solver='lstsq'" in repr(LinearRegression(solver="lstsq"))
+
+
+@pytest.mark.parametrize("make, message", [
+    (lambda: LinearRegression(solver="normal"), "'solver' must be one of"),
+    (lambda: LinearRegression(lr=0), "'lr' must be in"),
+    (lambda: LinearRegression(epochs=0), "'epochs' must be an int >= 1"),
+    (lambda: LogisticRegression(solver="newton"), "'solver' must be one of"),
+    (lambda: LogisticRegression(tol=-1.0), "'tol' must be in"),
+    (lambda: MLPClassifier(hidden=(8, 0)), "'hidden' must be an int >= 1"),
+    (lambda: MLPClassifier(optimizer="lion"), "'optimizer' must be one of"),
+])
+def test_bad_hyperparameters(make, message):
+    with pytest.raises(ValueError, match=message):
+        make().fit(np.eye(3), [0, 1, 1])
+
+
+# -- bad input ----------------------------------------------------------------------
+
+ESTIMATORS = [LinearRegression, LogisticRegression, MLPClassifier]
+X_OK = [[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]]
+Y_OK = [0, 1, 0, 1]
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("X", [
+    np.array([["0.5", "1"], ["0.2", "x"]]),
+    np.array([[0.5, 1.0], [0.2, "high"]], dtype=object),
+], ids=["str-array", "object-array"])
+def test_text_where_a_number_belongs(estimator, X):
+    with pytest.raises(TypeError, match="X must"):
+        estimator().fit(X, [0, 1])
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+def test_text_in_features_of_a_classifier_named(estimator):
+    with pytest.raises(TypeError, match="found 'high' of type str"):
+        estimator().fit(np.array([[0.5], ["high"]], dtype=object), [0, 1])
+
+
+def test_text_in_regression_targets():
+    with pytest.raises(TypeError, match="y must"):
+        LinearRegression().fit(X_OK, ["1.0", "2.0", "x", "4.0"])
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("X, y", [(np.empty((0, 2)), []), (np.empty((3, 0)), [0, 1, 0])],
+                         ids=["no-rows", "no-columns"])
+def test_empty_input(estimator, X, y):
+    with pytest.raises(ValueError, match="X is empty"):
+        estimator().fit(X, y)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_one_dimensional_X(estimator):
+    with pytest.raises(ValueError, match="X must be 2-D"):
+        estimator().fit([0.0, 1.0, 2.0], [0, 1, 0])
+
+
+@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+@pytest.mark.parametrize("label", [1, "yes"])
+def test_single_class(estimator, label):
+    with pytest.raises(ValueError, match=f"single class, {label!r}"):
+        estimator().fit(X_OK, [label] * 4)
+
+
+def test_logistic_regression_rejects_three_classes():
+    with pytest.raises(ValueError, match="binary; y has 3 classes"):
+        LogisticRegression().fit(X_OK, [0, 1, 2, 1])
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_mismatched_lengths(estimator):
+    with pytest.raises(ValueError, match="X has 4 samples but y has 3"):
+        estimator().fit(X_OK, Y_OK[:3])
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+@pytest.mark.parametrize("where", ["X", "y"])
+def test_nan(estimator, where):
+    X, y = np.array(X_OK), np.array(Y_OK, dtype=float)
+    (X if where == "X" else y)[1] = np.nan
+    with pytest.raises(ValueError, match=f"{where} contains NaN"):
+        estimator().fit(X, y)
+
+
+@pytest.mark.parametrize("estimator, method", [
+    (estimator, method) for estimator in ESTIMATORS
+    for method in ("predict", "score", "predict_proba", "decision_function")
+    if hasattr(estimator, method)])
+def test_predict_before_fit(estimator, method):
+    args = (X_OK, Y_OK) if method == "score" else (X_OK,)
+    with pytest.raises(NotFittedError, match=f"This {estimator.__name__} instance is not "
+                                             "fitted yet"):
+        getattr(estimator(), method)(*args)
+
+
+@pytest.mark.parametrize("estimator", ESTIMATORS)
+def test_predict_with_the_wrong_number_of_features(estimator):
+    model = estimator(epochs=2).fit(X_OK, Y_OK)
+    with pytest.raises(ValueError, match=f"X has 3 features, but {estimator.__name__} was "
+                                         "fitted with 2"):
+        model.predict(np.ones((2, 3)))
