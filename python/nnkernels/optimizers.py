@@ -110,9 +110,10 @@ class RMSProp(Optimizer):
         self.epsilon = epsilon
 
     @classmethod
-    def gorgonia(cls, params=None, *, lr=1e-3):
+    def gorgonia(cls, params=None, *, lr=1e-3, weight_decay=0.0):
         """The talk's solver: rho=0.999, eps=1e-8 inside the square root."""
-        return cls(params, lr=lr, rho=0.999, eps=1e-8, epsilon="inside")
+        return cls(params, lr=lr, rho=0.999, eps=1e-8, weight_decay=weight_decay,
+                   epsilon="inside")
 
     def hyperparameters(self):
         return {"lr": self.lr, "rho": self.rho, "eps": self.eps,
