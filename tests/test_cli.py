@@ -123,7 +123,7 @@ def test_train_autoencoder(tmp_path, capsys, data_env):
             img.verify()
     model = nnkernels.load(tmp_path / "ae" / "model.nnk")
     assert model.out_features == 784
-    assert model.metadata["lr_schedule"] == "constant" and model.metadata["threads"] == 1
+    assert model.metadata["lr_schedule"] == "cosine" and model.metadata["threads"] == 1
     mse = re.search(r"test MSE (\d\.\d+)", out)
     assert mse and float(mse.group(1)) == pytest.approx(model.metadata["test_mse"], abs=1e-6)
     with open(tmp_path / "ae" / "history.csv") as f:
@@ -335,7 +335,7 @@ def test_train_help_shows_train_defaults(capsys, monkeypatch):
     monkeypatch.setitem(cli.TRAIN_DEFAULTS["autoencoder"], "epochs", 37)
     code, out, err = _run(capsys, "train", "autoencoder", "--help")
     assert code == 0
-    assert "(default: 37)" in out and "(default: constant)" in out
+    assert "(default: 37)" in out and "(default: cosine)" in out
     assert "(default: 100)" in out and "(default: 0.001)" in out
 
 
