@@ -67,9 +67,14 @@ class BuildPyWithPxd(build_py):
             shutil.copy2(pxd, target / pxd.name)
 
 
+# -fno-math-errno lets gcc vectorise sqrt (the optimizers) instead of calling sqrtf for
+# errno's sake; nothing here reads errno. No -ffast-math: it would reassociate sums and
+# break the bitwise determinism the kernels promise.
+COMPILE_ARGS = ["-O3", "-fno-math-errno"] if os.name != "nt" else ["/O2"]
+
 extensions = [
     Extension(f"nnkernels.{name}", [f"nnkernels/{name}.pyx"],
-              extra_compile_args=["-O3"] if os.name != "nt" else ["/O2"])
+              extra_compile_args=list(COMPILE_ARGS))
     for name in KERNEL_MODULES
 ]
 
