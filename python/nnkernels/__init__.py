@@ -9,23 +9,45 @@ composes them into layers, losses, optimizers and a trainer.
 >>> model.fit(x, y, epochs=10, batch_size=100)
 >>> model.evaluate(x_test, y_test)
 """
-from nnkernels import callbacks, datasets, kernels, losses, metrics, models, optimizers
-from nnkernels._fileformat import ModelFileError
-from nnkernels._info import build_info, version as _version
-from nnkernels._threads import get_num_threads, num_threads, set_num_threads
-from nnkernels.layers import Dense, Parameter
-from nnkernels.losses import MeanSquaredError, SigmoidBinaryCrossEntropy, SoftmaxCrossEntropy
-from nnkernels.model import Sequential
-from nnkernels.optimizers import SGD, Adam, RMSProp
-from nnkernels.serialization import load, save
-from nnkernels.training import History, NonFiniteLossError
+import os as _os
+
+# Thread pools that wait by spinning fight over the cores when the kernels' OpenMP loops
+# and BLAS calls alternate (OpenBLAS issue 3187, scikit-learn issue 17334): on 2 cores a
+# 2-thread kernel alternating with a 2-thread sgemm took 9.7 ms per pair instead of
+# 0.22 ms. Both runtimes read these once, when they load (so before our extension
+# modules and SciPy's BLAS are imported); settings the user made win.
+_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
+
+from nnkernels import callbacks, kernels, losses, optimizers  # noqa: E402
+from nnkernels._fileformat import ModelFileError  # noqa: E402
+from nnkernels._info import build_info, version as _version  # noqa: E402
+from nnkernels._threads import get_num_threads, num_threads, set_num_threads  # noqa: E402
+from nnkernels.layers import Dense, Parameter  # noqa: E402
+from nnkernels.losses import (MeanSquaredError, SigmoidBinaryCrossEntropy,  # noqa: E402
+                              SoftmaxCrossEntropy)
+from nnkernels.model import Sequential  # noqa: E402
+from nnkernels.optimizers import SGD, Adam, RMSProp  # noqa: E402
+from nnkernels.serialization import load, save  # noqa: E402
+from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 __version__ = _version()
+
+# Imported on first use, to keep `import nnkernels` quick.
+_LAZY_SUBMODULES = ("datasets", "metrics", "models", "preprocessing", "plots",
+                    "linear_model", "workshop", "cli")
+
+
+def __getattr__(name):
+    if name in _LAZY_SUBMODULES:
+        import importlib
+        return importlib.import_module(f"nnkernels.{name}")
+    raise AttributeError(f"module 'nnkernels' has no attribute {name!r}")
+
 
 __all__ = [
     "Adam", "Dense", "History", "MeanSquaredError", "ModelFileError", "NonFiniteLossError",
     "Parameter", "RMSProp", "SGD", "Sequential", "SigmoidBinaryCrossEntropy",
-    "SoftmaxCrossEntropy", "build_info", "callbacks", "datasets", "get_num_threads",
-    "kernels", "load", "losses", "metrics", "models", "num_threads", "optimizers", "save",
-    "set_num_threads",
+    "SoftmaxCrossEntropy", "build_info", "callbacks", "get_num_threads", "kernels", "load",
+    "losses", "num_threads", "optimizers", "save", "set_num_threads", *_LAZY_SUBMODULES,
 ]

@@ -279,7 +279,7 @@ def _flat_state(func, param, others):
         if name != "grad" and not a.flags.writeable:
             raise ValueError(f"{func}: '{name}' is read-only; it is updated in place")
         for seen_name, s in seen.items():
-            if np.shares_memory(a, s, max_work=1_000_000):
+            if np.may_share_memory(a, s):  # exact for C-contiguous arrays
                 raise ValueError(f"{func}: '{name}' overlaps '{seen_name}'; optimizer "
                                  f"state, parameters and gradients must be separate arrays")
         seen[name] = a
