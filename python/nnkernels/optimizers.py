@@ -21,6 +21,7 @@ class Optimizer:
         self.lr = check_hyperparameter(type(self).__name__, "lr", lr, low=0)
         self.params = []
         self.state = []
+        self._flat = []  # per parameter: 1-D views of data, grad and state, made once
         self.iterations = 0
         if params is not None:
             self.add_params(params)
@@ -28,23 +29,26 @@ class Optimizer:
     def add_params(self, params):
         """Attach Parameters (anything with .data and .grad); state starts at zero."""
         for p in params:
+            state = {name: np.zeros_like(p.data) for name in self._state_names}
             self.params.append(p)
-            self.state.append({name: np.zeros_like(p.data) for name in self._state_names})
+            self.state.append(state)
+            self._flat.append((p.data.reshape(-1), p.grad.reshape(-1),
+                               {k: v.reshape(-1) for k, v in state.items()}))
 
     def zero_grad(self):
         for p in self.params:
             p.grad[...] = 0
 
     def step(self):
-        """Update every parameter in place from its .grad."""
+        """Update every parameter in place from its .grad (arrays updated in place: a
+        Parameter's .data and .grad must not be replaced by new arrays)."""
         if not self.params:
             raise RuntimeError(f"{type(self).__name__}.step: no parameters; pass them to "
                                "the constructor or use Sequential.compile")
         self.iterations += 1
         n_threads = get_num_threads()
-        for p, s in zip(self.params, self.state):
-            self._update(p.data.reshape(-1), p.grad.reshape(-1),
-                         {k: v.reshape(-1) for k, v in s.items()}, n_threads)
+        for data, grad, state in self._flat:
+            self._update(data, grad, state, n_threads)
 
     def hyperparameters(self):
         raise NotImplementedError
