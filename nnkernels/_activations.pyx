@@ -3,7 +3,8 @@
 from cython cimport floating
 from cython.parallel cimport prange
 
-from nnkernels._common cimport (COLUMN_BLOCK, sigmoid, use_threads)
+from nnkernels._common cimport (COLUMN_BLOCK, block_act_backward, row_bias_act,
+                                use_threads)
 
 cdef enum Activation:
     IDENTITY = 0
@@ -13,70 +14,59 @@ cdef enum Activation:
 
 cdef void _bias_act(const floating[:, ::1] x, const floating[::1] bias,
                     floating[:, ::1] out, Activation act, int n_threads) noexcept nogil:
-    cdef Py_ssize_t n = x.shape[0], m = x.shape[1], i, j
-    cdef floating v
+    cdef Py_ssize_t n = x.shape[0], m = x.shape[1], i
+    if n == 0 or m == 0:
+        return
     for i in prange(n, schedule="static", num_threads=n_threads,
                     use_threads_if=use_threads(n * m, n_threads)):
-        if act == RELU:
-            for j in range(m):
-                v = x[i, j] + bias[j]
-                out[i, j] = v if v > 0 else 0
-        elif act == SIGMOID:
-            for j in range(m):
-                out[i, j] = sigmoid(x[i, j] + bias[j])
-        else:
-            for j in range(m):
-                out[i, j] = x[i, j] + bias[j]
+        # One row per call: a vectorised C loop over raw pointers (see _common.pxd).
+        row_bias_act(&x[i, 0], &bias[0], &out[i, 0], m, act)
 
 
-cdef void _backward_columns(const floating[:, ::1] dy, const floating[:, ::1] y,
-                            floating[:, ::1] dx, floating[::1] dbias, Activation act,
-                            Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
+cdef void _backward_block(const floating* dy, Py_ssize_t s_dy,
+                          const floating* y, Py_ssize_t s_y,
+                          floating* dx, Py_ssize_t s_dx, floating* dbias,
+                          Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi,
+                          Activation act) noexcept nogil:
     # One column block: dx for those columns and their sums, in double, rows in order.
+    # (A function of its own: acc must be private to the thread running the block.)
     cdef double acc[COLUMN_BLOCK]
-    cdef Py_ssize_t i, j, n = dy.shape[0]
-    cdef floating g, yv
+    cdef Py_ssize_t j
     for j in range(hi - lo):
         acc[j] = 0
-    for i in range(n):
-        if act == RELU:
-            for j in range(lo, hi):
-                g = dy[i, j] if y[i, j] > 0 else 0
-                dx[i, j] = g
-                acc[j - lo] += g
-        else:
-            for j in range(lo, hi):
-                yv = y[i, j]
-                g = dy[i, j] * yv * (1 - yv)
-                dx[i, j] = g
-                acc[j - lo] += g
+    if act == IDENTITY:  # column sums of dy only; y and dx are not read (may be NULL)
+        block_act_backward(dy + lo, s_dy, dy + lo, s_dy, NULL, 0, acc, n, hi - lo, act)
+    else:
+        block_act_backward(dy + lo, s_dy, y + lo, s_y, dx + lo, s_dx, acc, n, hi - lo,
+                           act)
     for j in range(lo, hi):
         dbias[j] = <floating>acc[j - lo]
 
 
-cdef void _column_sums(const floating[:, ::1] g, floating[::1] sums,
-                       Py_ssize_t lo, Py_ssize_t hi) noexcept nogil:
-    cdef double acc[COLUMN_BLOCK]
-    cdef Py_ssize_t i, j, n = g.shape[0]
-    for j in range(hi - lo):
-        acc[j] = 0
-    for i in range(n):
-        for j in range(lo, hi):
-            acc[j - lo] += g[i, j]
-    for j in range(lo, hi):
-        sums[j] = <floating>acc[j - lo]
-
-
-cdef void _bias_act_backward(const floating[:, ::1] dy, const floating[:, ::1] y,
-                             floating[:, ::1] dx, floating[::1] dbias, Activation act,
+cdef void _bias_act_backward(const floating* dy, Py_ssize_t s_dy,
+                             const floating* y, Py_ssize_t s_y,
+                             floating* dx, Py_ssize_t s_dx, floating* dbias,
+                             Py_ssize_t n, Py_ssize_t m, Activation act,
                              int n_threads) noexcept nogil:
-    cdef Py_ssize_t n = dy.shape[0], m = dy.shape[1], block, lo, hi
+    # Row i of dy starts at dy + i * s_dy (likewise y, dx). Column blocks: each owns
+    # its columns and sums them over rows 0..n-1 in order, so the bits do not depend
+    # on the thread count.
     cdef Py_ssize_t n_blocks = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK
+    cdef Py_ssize_t block, lo, hi
     for block in prange(n_blocks, schedule="static", num_threads=n_threads,
                         use_threads_if=use_threads(n * m, n_threads)):
         lo = block * COLUMN_BLOCK
         hi = lo + COLUMN_BLOCK if lo + COLUMN_BLOCK < m else m
-        _backward_columns(dy, y, dx, dbias, act, lo, hi)
+        _backward_block(dy, s_dy, y, s_y, dx, s_dx, dbias, n, lo, hi, act)
+
+
+cdef inline void _backward(const floating[:, ::1] dy, const floating[:, ::1] y,
+                           floating[:, ::1] dx, floating[::1] dbias, Activation act,
+                           int n_threads) noexcept nogil:
+    _bias_act_backward(&dy[0, 0], dy.strides[0] // sizeof(floating),
+                       &y[0, 0], y.strides[0] // sizeof(floating),
+                       &dx[0, 0], dx.strides[0] // sizeof(floating),
+                       &dbias[0], dy.shape[0], dy.shape[1], act, n_threads)
 
 
 cdef void bias_relu(const floating[:, ::1] x, const floating[::1] bias,
@@ -97,25 +87,20 @@ cdef void bias_add(const floating[:, ::1] x, const floating[::1] bias,
 cdef void bias_relu_backward(const floating[:, ::1] dy, const floating[:, ::1] y,
                              floating[:, ::1] dx, floating[::1] dbias,
                              int n_threads) noexcept nogil:
-    _bias_act_backward(dy, y, dx, dbias, RELU, n_threads)
+    _backward(dy, y, dx, dbias, RELU, n_threads)
 
 
 cdef void bias_sigmoid_backward(const floating[:, ::1] dy, const floating[:, ::1] y,
                                 floating[:, ::1] dx, floating[::1] dbias,
                                 int n_threads) noexcept nogil:
-    _bias_act_backward(dy, y, dx, dbias, SIGMOID, n_threads)
+    _backward(dy, y, dx, dbias, SIGMOID, n_threads)
 
 
 cdef void bias_backward(const floating[:, ::1] dy, floating[::1] dbias,
                         int n_threads) noexcept nogil:
     # The identity's dx is dy itself: only the column sums are computed.
-    cdef Py_ssize_t n = dy.shape[0], m = dy.shape[1], block, lo, hi
-    cdef Py_ssize_t n_blocks = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK
-    for block in prange(n_blocks, schedule="static", num_threads=n_threads,
-                        use_threads_if=use_threads(n * m, n_threads)):
-        lo = block * COLUMN_BLOCK
-        hi = lo + COLUMN_BLOCK if lo + COLUMN_BLOCK < m else m
-        _column_sums(dy, dbias, lo, hi)
+    _bias_act_backward(&dy[0, 0], dy.strides[0] // sizeof(floating), NULL, 0, NULL, 0,
+                       &dbias[0], dy.shape[0], dy.shape[1], IDENTITY, n_threads)
 
 
 # Unchecked entry points; nnkernels.kernels validates first.
@@ -130,7 +115,7 @@ def _bias_activation_backward(const floating[:, ::1] dy, const floating[:, ::1] 
                               floating[:, ::1] dx, floating[::1] dbias, int activation,
                               int n_threads):
     with nogil:
-        _bias_act_backward(dy, y, dx, dbias, <Activation>activation, n_threads)
+        _backward(dy, y, dx, dbias, <Activation>activation, n_threads)
 
 
 def _bias_backward(const floating[:, ::1] dy, floating[::1] dbias, int n_threads):

@@ -5,8 +5,8 @@ from cython.parallel cimport prange
 from libc.math cimport log, NAN
 from libc.stdint cimport int64_t
 
-from nnkernels._common cimport (MAX_ROW_BLOCKS, fexp, flog1p, rows_per_block, sigmoid,
-                                use_threads)
+from nnkernels._common cimport (MAX_ROW_BLOCKS, SUM_LANES, fexp_nonpos, flog1p, row_exp_shifted,
+                                row_mse, rows_per_block, use_threads)
 
 cdef enum Loss:
     SOFTMAX_CE = 0
@@ -19,7 +19,7 @@ cdef double _softmax_ce_rows(const floating[:, ::1] logits, const int64_t* label
                              double inv_n) noexcept nogil:
     cdef Py_ssize_t i, j, m = logits.shape[1]
     cdef int64_t label
-    cdef floating top, picked, e
+    cdef floating top, picked
     cdef double total = 0, sum_exp, scale
     for i in range(lo, hi):
         label = labels[i]
@@ -31,11 +31,8 @@ cdef double _softmax_ce_rows(const floating[:, ::1] logits, const int64_t* label
             if logits[i, j] > top:
                 top = logits[i, j]
         picked = logits[i, label]  # read before dlogits (which may be logits) is written
-        sum_exp = 0
-        for j in range(m):
-            e = fexp(logits[i, j] - top)
-            dlogits[i, j] = e
-            sum_exp += e
+        # dlogits = exp(logits - top) (a vectorised loop), sum_exp their sum in order.
+        sum_exp = row_exp_shifted(&logits[i, 0], top, &dlogits[i, 0], m)
         total += top + log(sum_exp) - picked
         scale = inv_n / sum_exp
         for j in range(m):
@@ -47,15 +44,18 @@ cdef double _softmax_ce_rows(const floating[:, ::1] logits, const int64_t* label
 cdef double _mse_rows(const floating[:, ::1] pred, const floating[:, ::1] target,
                       floating[:, ::1] dpred, Py_ssize_t lo, Py_ssize_t hi,
                       double inv_size) noexcept nogil:
-    cdef Py_ssize_t i, j, m = pred.shape[1]
-    cdef floating d
+    # SUM_LANES accumulators (element j of a row to lane j % SUM_LANES), so the sum
+    # vectorises; they are added in a fixed order at the end of the block.
+    cdef Py_ssize_t i, l, m = pred.shape[1]
     cdef floating grad_scale = <floating>(2 * inv_size)
+    cdef double acc[SUM_LANES]
     cdef double total = 0
+    for l in range(SUM_LANES):
+        acc[l] = 0
     for i in range(lo, hi):
-        for j in range(m):
-            d = pred[i, j] - target[i, j]
-            total += <double>d * d
-            dpred[i, j] = grad_scale * d
+        row_mse(&pred[i, 0], &target[i, 0], &dpred[i, 0], grad_scale, acc, m)
+    for l in range(SUM_LANES):
+        total += acc[l]
     return total
 
 
@@ -63,16 +63,19 @@ cdef double _sigmoid_bce_rows(const floating[:, ::1] logits, const floating[:, :
                               floating[:, ::1] dlogits, Py_ssize_t lo, Py_ssize_t hi,
                               double inv_size) noexcept nogil:
     cdef Py_ssize_t i, j, m = logits.shape[1]
-    cdef floating z, t
+    cdef floating z, t, e, r
     cdef floating grad_scale = <floating>inv_size
     cdef double total = 0
     for i in range(lo, hi):
         for j in range(m):
             z = logits[i, j]
             t = targets[i, j]
-            # max(z, 0) - z t + log(1 + exp(-|z|)): finite for any finite z.
-            total += (z if z > 0 else 0) - z * t + flog1p(fexp(-z if z > 0 else z))
-            dlogits[i, j] = grad_scale * (sigmoid(z) - t)
+            # max(z, 0) - z t + log(1 + exp(-|z|)): finite for any finite z. The same
+            # e = exp(-|z|) gives the sigmoid: 1 / (1 + e) for z >= 0, else e / (1 + e).
+            e = fexp_nonpos(-z if z > 0 else z)
+            total += (z if z > 0 else 0) - z * t + flog1p(e)
+            r = 1 / (1 + e)
+            dlogits[i, j] = grad_scale * ((r if z >= 0 else e * r) - t)
     return total
 
 
@@ -124,15 +127,12 @@ cdef double sigmoid_binary_cross_entropy(const floating[:, ::1] logits,
 cdef void _softmax_row(const floating[:, ::1] logits, floating[:, ::1] out,
                        Py_ssize_t i) noexcept nogil:
     cdef Py_ssize_t j, m = logits.shape[1]
-    cdef floating top = logits[i, 0], e
-    cdef double sum_exp = 0
+    cdef floating top = logits[i, 0]
+    cdef double sum_exp
     for j in range(1, m):
         if logits[i, j] > top:
             top = logits[i, j]
-    for j in range(m):
-        e = fexp(logits[i, j] - top)
-        out[i, j] = e
-        sum_exp += e
+    sum_exp = row_exp_shifted(&logits[i, 0], top, &out[i, 0], m)
     for j in range(m):
         out[i, j] = <floating>(out[i, j] / sum_exp)
 
