@@ -76,3 +76,37 @@ def test_read_only_inputs(rng, dtype):
     a.flags.writeable = False
     b.flags.writeable = False
     np.testing.assert_allclose(kernels.gemm(a, b), ref, **tolerance(dtype))
+
+
+
+@pytest.mark.parametrize("m,k,n", [(1, 7, 5), (5, 7, 1), (1, 1, 9), (9, 1, 1), (1, 6, 1),
+                                   (1, 784, 250), (250, 100, 1)])
+@pytest.mark.parametrize("trans_a", [False, True])
+@pytest.mark.parametrize("trans_b", [False, True])
+def test_single_row_or_column_products(rng, dtype, m, k, n, trans_a, trans_b):
+    # m == 1 or n == 1 goes to gemv: every transpose, NaN left in out (beta = 0), and
+    # alpha with beta accumulating into out.
+    a, b, ref = _operands(rng, m, k, n, trans_a, trans_b, dtype)
+    tol = {key: v * np.sqrt(k) * 4 for key, v in tolerance(dtype).items()}
+    out = np.full((m, n), np.nan, dtype)
+    kernels.gemm(a, b, out, trans_a=trans_a, trans_b=trans_b)
+    np.testing.assert_allclose(out, ref, **tol)
+    c0 = rng.standard_normal((m, n)).astype(dtype)
+    c = c0.copy()
+    kernels.gemm(a, b, c, trans_a=trans_a, trans_b=trans_b, alpha=-1.5, beta=0.25)
+    np.testing.assert_allclose(c, -1.5 * ref + 0.25 * c0.astype(np.float64), **tol)
+
+
+def test_single_row_vector_with_any_row_stride(rng, dtype):
+    # A (1, k) vector is C-contiguous whatever its row stride: the gemv path must not
+    # read that stride as an increment or leading dimension.
+    base = rng.standard_normal((3, 7)).astype(dtype)
+    x = np.lib.stride_tricks.as_strided(base, shape=(1, 7), strides=(10**6, dtype.itemsize))
+    w = rng.standard_normal((7, 9)).astype(dtype)
+    np.testing.assert_allclose(kernels.gemm(x, w), base[:1].astype(np.float64) @ w,
+                               **tolerance(dtype))
+    wt = rng.standard_normal((9, 7)).astype(dtype)
+    np.testing.assert_allclose(kernels.gemm(wt, x, trans_b=True),
+                               wt.astype(np.float64) @ base[:1].T, **tolerance(dtype))
+    np.testing.assert_allclose(kernels.gemm(x, wt, trans_b=True),
+                               base[:1].astype(np.float64) @ wt.T, **tolerance(dtype))
