@@ -27,6 +27,12 @@ import nnkernels
 TARGETS = {
     "fused": 3.0,   # each fused elementwise kernel >= 3x faster than its NumPy expression
     "gemm": 0.95,   # GEMM within 5 % of calling scipy.linalg.blas.sgemm directly
+    # issue 5, whole models (test_bench_training.py)
+    "training_numpy": 1.8,    # training >= 1.8x the hand-written NumPy implementation
+    "training_torch": 2.5,    # >= 2.5x PyTorch eager
+    "gemm_ceiling": 0.8,      # >= 80 % of the step's GEMMs timed alone
+    "inference_torch": 1.5,   # 10,000 test images in one batch >= 1.5x PyTorch
+    "latency_torch": 1.0,     # one image: lower latency than PyTorch
     None: None,     # no target for this reference (reported only)
 }
 
