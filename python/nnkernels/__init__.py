@@ -19,9 +19,13 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
+from nnkernels import _scipy_blas  # noqa: E402
+
+_scipy_blas.preload()  # SciPy's BLAS for the kernels, without all of scipy.linalg
+
 from nnkernels import callbacks, kernels, losses, optimizers  # noqa: E402
 from nnkernels._fileformat import ModelFileError  # noqa: E402
-from nnkernels._info import build_info, version as _version  # noqa: E402
+from nnkernels._info import build_info  # noqa: E402
 from nnkernels._threads import get_num_threads, num_threads, set_num_threads  # noqa: E402
 from nnkernels.layers import Dense, Parameter  # noqa: E402
 from nnkernels.losses import (MeanSquaredError, SigmoidBinaryCrossEntropy,  # noqa: E402
@@ -31,14 +35,16 @@ from nnkernels.optimizers import SGD, Adam, RMSProp  # noqa: E402
 from nnkernels.serialization import load, save  # noqa: E402
 from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
-__version__ = _version()
-
 # Imported on first use, to keep `import nnkernels` quick.
 _LAZY_SUBMODULES = ("datasets", "metrics", "models", "preprocessing", "plots",
                     "linear_model", "workshop", "cli")
 
 
 def __getattr__(name):
+    if name == "__version__":  # importlib.metadata costs ~25 ms: only when asked
+        from nnkernels._info import version
+        globals()["__version__"] = value = version()
+        return value
     if name in _LAZY_SUBMODULES:
         import importlib
         return importlib.import_module(f"nnkernels.{name}")

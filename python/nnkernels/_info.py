@@ -1,11 +1,11 @@
 """build_info(): what this installation of nnkernels is built with and runs on."""
 import platform
-from importlib import metadata
 
 from nnkernels import _openmp, _threads
 
 
 def version():
+    from importlib import metadata
     try:
         return metadata.version("nnkernels")
     except metadata.PackageNotFoundError:  # running from a source tree

@@ -1,0 +1,63 @@
+"""`import nnkernels` stays light: SciPy's BLAS table without the scipy.linalg package,
+the version only when asked, and a scipy.linalg imported afterwards that works as usual."""
+import subprocess
+import sys
+import textwrap
+
+
+def _run(code):
+    result = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    return result.stdout
+
+
+def test_import_loads_cython_blas_without_scipy_linalg():
+    out = _run("""
+        import sys
+        import nnkernels
+        print(sorted(k for k in sys.modules if k.startswith("scipy.linalg")))
+        print("importlib.metadata" in sys.modules)
+    """)
+    assert out.splitlines() == ["['scipy.linalg.cython_blas']", "False"]
+
+
+def test_scipy_linalg_imported_afterwards_is_complete():
+    out = _run("""
+        import sys
+        import numpy as np
+        import nnkernels
+        import scipy.linalg
+        from scipy.linalg import blas, cython_blas
+        a = np.random.default_rng(0).random((5, 5))
+        assert scipy.linalg.cython_blas is sys.modules["scipy.linalg.cython_blas"] is cython_blas
+        assert type(scipy.linalg.__loader__).__module__.startswith("_frozen_importlib")
+        assert np.allclose(blas.dgemm(1.0, a, a), a @ a)
+        q, r = scipy.linalg.qr(a)
+        q1, r1 = scipy.linalg.qr_update(q, r, np.ones(5), np.ones(5))  # cimports cython_blas
+        assert np.allclose(q1 @ r1, a + 1)
+        assert np.allclose(nnkernels.kernels.gemm(a, a), a @ a)
+        print("ok")
+    """)
+    assert out.strip() == "ok"
+
+
+def test_scipy_linalg_imported_first_is_left_alone():
+    out = _run("""
+        import sys
+        import scipy.linalg
+        import nnkernels
+        import numpy as np
+        a = np.eye(3)
+        assert np.allclose(nnkernels.kernels.gemm(a, a), a)
+        print(any(type(f).__module__ == "nnkernels._scipy_blas" for f in sys.meta_path))
+    """)
+    assert out.strip() == "False"
+
+
+def test_version_is_computed_on_first_use():
+    out = _run("""
+        import nnkernels
+        print(nnkernels.__version__ == nnkernels.build_info()["version"] != "")
+    """)
+    assert out.strip() == "True"
