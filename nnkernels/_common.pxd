@@ -348,6 +348,82 @@ cdef extern from *:
     NK_DEFINE_BACKWARD(double, d, sigmoid)
     NK_DEFINE_COLUMN_SUMS(float, f)
     NK_DEFINE_COLUMN_SUMS(double, d)
+
+    /* Optimizer updates over a chunk of n elements of the flat arrays, which never
+       overlap (the optimizer kernels' contract). The options are tested outside the
+       loops, so that each loop vectorises. Same expressions, in the same order, as
+       the formulas in _optim.pxd. */
+    #define NK_DEFINE_OPTIM(T, S, SQRT)                                               \\
+    NK_INLINE void nk_rmsprop_##S(T *NK_RESTRICT p, const T *NK_RESTRICT g0,          \\
+                                  T *NK_RESTRICT c, Py_ssize_t n, T lr, T rho,        \\
+                                  T one_minus_rho, T eps, T wd, int eps_inside) {     \\
+        Py_ssize_t i;                                                                 \\
+        if (eps_inside) {                                                             \\
+            for (i = 0; i < n; i++) {                                                 \\
+                T g = g0[i] + wd * p[i];                                              \\
+                T ci = rho * c[i] + one_minus_rho * g * g;                            \\
+                c[i] = ci;                                                            \\
+                p[i] -= lr * g / SQRT(ci + eps);                                      \\
+            }                                                                         \\
+        } else {                                                                      \\
+            for (i = 0; i < n; i++) {                                                 \\
+                T g = g0[i] + wd * p[i];                                              \\
+                T ci = rho * c[i] + one_minus_rho * g * g;                            \\
+                c[i] = ci;                                                            \\
+                p[i] -= lr * g / (SQRT(ci) + eps);                                    \\
+            }                                                                         \\
+        }                                                                             \\
+    }                                                                                 \\
+    NK_INLINE void nk_sgd_##S(T *NK_RESTRICT p, const T *NK_RESTRICT g0,              \\
+                              T *NK_RESTRICT vel, Py_ssize_t n, T lr, T mom, T wd,    \\
+                              int nesterov) {                                         \\
+        Py_ssize_t i;                                                                 \\
+        if (vel == NULL) {                                                            \\
+            for (i = 0; i < n; i++) p[i] -= lr * (g0[i] + wd * p[i]);                 \\
+        } else if (nesterov) {                                                        \\
+            for (i = 0; i < n; i++) {                                                 \\
+                T g = g0[i] + wd * p[i];                                              \\
+                T v = mom * vel[i] + g;                                               \\
+                vel[i] = v;                                                           \\
+                p[i] -= lr * (g + mom * v);                                           \\
+            }                                                                         \\
+        } else {                                                                      \\
+            for (i = 0; i < n; i++) {                                                 \\
+                T v = mom * vel[i] + (g0[i] + wd * p[i]);                             \\
+                vel[i] = v;                                                           \\
+                p[i] -= lr * v;                                                       \\
+            }                                                                         \\
+        }                                                                             \\
+    }                                                                                 \\
+    NK_INLINE void nk_adam_##S(T *NK_RESTRICT p, const T *NK_RESTRICT g0,             \\
+                               T *NK_RESTRICT m, T *NK_RESTRICT v, Py_ssize_t n,      \\
+                               T b1, T one_minus_b1, T b2, T one_minus_b2,            \\
+                               T step_size, T inv_sqrt_bc2, T eps, T wd, T decay,     \\
+                               int decoupled) {                                       \\
+        Py_ssize_t i;                                                                 \\
+        if (decoupled) {                                                              \\
+            for (i = 0; i < n; i++) {                                                 \\
+                T g = g0[i];                                                          \\
+                T mi = b1 * m[i] + one_minus_b1 * g;                                  \\
+                T vi = b2 * v[i] + one_minus_b2 * g * g;                              \\
+                m[i] = mi;                                                            \\
+                v[i] = vi;                                                            \\
+                p[i] = p[i] * decay - step_size * mi / (SQRT(vi) * inv_sqrt_bc2 + eps); \\
+            }                                                                         \\
+        } else {                                                                      \\
+            for (i = 0; i < n; i++) {                                                 \\
+                T g = g0[i] + wd * p[i];                                              \\
+                T mi = b1 * m[i] + one_minus_b1 * g;                                  \\
+                T vi = b2 * v[i] + one_minus_b2 * g * g;                              \\
+                m[i] = mi;                                                            \\
+                v[i] = vi;                                                            \\
+                p[i] -= step_size * mi / (SQRT(vi) * inv_sqrt_bc2 + eps);             \\
+            }                                                                         \\
+        }                                                                             \\
+    }
+
+    NK_DEFINE_OPTIM(float, f, sqrtf)
+    NK_DEFINE_OPTIM(double, d, sqrt)
     """
     float nk_exp_nonpos_f(float v) noexcept nogil
     double nk_exp_nonpos_d(double v) noexcept nogil
@@ -387,6 +463,23 @@ cdef extern from *:
     double nk_exp_shifted_f(const float* z, float top, float* out, Py_ssize_t m) noexcept nogil
     double nk_exp_shifted_d(const double* z, double top, double* out,
                             Py_ssize_t m) noexcept nogil
+    void nk_rmsprop_f(float* p, const float* g, float* c, Py_ssize_t n, float lr, float rho,
+                      float one_minus_rho, float eps, float wd, int eps_inside) noexcept nogil
+    void nk_rmsprop_d(double* p, const double* g, double* c, Py_ssize_t n, double lr,
+                      double rho, double one_minus_rho, double eps, double wd,
+                      int eps_inside) noexcept nogil
+    void nk_sgd_f(float* p, const float* g, float* vel, Py_ssize_t n, float lr, float mom,
+                  float wd, int nesterov) noexcept nogil
+    void nk_sgd_d(double* p, const double* g, double* vel, Py_ssize_t n, double lr,
+                  double mom, double wd, int nesterov) noexcept nogil
+    void nk_adam_f(float* p, const float* g, float* m, float* v, Py_ssize_t n, float b1,
+                   float one_minus_b1, float b2, float one_minus_b2, float step_size,
+                   float inv_sqrt_bc2, float eps, float wd, float decay,
+                   int decoupled) noexcept nogil
+    void nk_adam_d(double* p, const double* g, double* m, double* v, Py_ssize_t n,
+                   double b1, double one_minus_b1, double b2, double one_minus_b2,
+                   double step_size, double inv_sqrt_bc2, double eps, double wd,
+                   double decay, int decoupled) noexcept nogil
 
 
 cdef inline Py_ssize_t rows_per_block(Py_ssize_t n_rows) noexcept nogil:
