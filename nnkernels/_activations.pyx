@@ -4,7 +4,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from nnkernels._common cimport (COLUMN_BLOCK, block_act_backward, row_bias_act,
-                                use_threads)
+                                use_threads, COST_CHEAP, COST_EXP)
 
 cdef enum Activation:
     IDENTITY = 0
@@ -18,7 +18,8 @@ cdef void _bias_act(const floating[:, ::1] x, const floating[::1] bias,
     if n == 0 or m == 0:
         return
     for i in prange(n, schedule="static", num_threads=n_threads,
-                    use_threads_if=use_threads(n * m, n_threads)):
+                    use_threads_if=use_threads(n * m, n_threads,
+                                                   COST_EXP if act == SIGMOID else COST_CHEAP)):
         # One row per call: a vectorised C loop over raw pointers (see _common.pxd).
         row_bias_act(&x[i, 0], &bias[0], &out[i, 0], m, act)
 
@@ -54,7 +55,7 @@ cdef void _bias_act_backward(const floating* dy, Py_ssize_t s_dy,
     cdef Py_ssize_t n_blocks = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK
     cdef Py_ssize_t block, lo, hi
     for block in prange(n_blocks, schedule="static", num_threads=n_threads,
-                        use_threads_if=use_threads(n * m, n_threads)):
+                        use_threads_if=use_threads(n * m, n_threads, COST_CHEAP)):
         lo = block * COLUMN_BLOCK
         hi = lo + COLUMN_BLOCK if lo + COLUMN_BLOCK < m else m
         _backward_block(dy, s_dy, y, s_y, dx, s_dx, dbias, n, lo, hi, act)

@@ -19,8 +19,16 @@ cdef enum:
     # Column blocks for bias gradients: each block owns its columns, so the sum of
     # a column is always taken over rows 0..n-1 in order.
     COLUMN_BLOCK = 64
-    # Below this many elements a parallel region costs more than it saves.
-    PARALLEL_MIN_ELEMENTS = 32768
+    # A loop runs in parallel from PARALLEL_MIN_WORK = elements x cost per element.
+    # Waking the second thread of a passive OpenMP pool (nnkernels' default) costs
+    # 25-50 us on the 2-vCPU machine it was measured on, and the two threads share
+    # one core's worth of FPU there: at 100x784, ReLU forward took 29 us on 1 thread
+    # and 51 us on 2, at 1000x784 469 and 301 us; sigmoid forward (exp, division)
+    # 206 and 177 us at 100x784; RMSProp (sqrt, division) 199 and 164 us at 196,000.
+    PARALLEL_MIN_WORK = 1 << 19
+    COST_CHEAP = 1   # adds, multiplies, selects
+    COST_SQRT = 4    # a square root and a division (optimizers)
+    COST_EXP = 16    # an exp and a division (sigmoid, softmax, log-losses)
     # Independent double accumulators of a long sum (the MSE loss): element j of a
     # row goes to accumulator j % SUM_LANES, so the additions can run in vector
     # registers while their order stays fixed by the code (not by the thread count,
@@ -487,8 +495,9 @@ cdef inline Py_ssize_t rows_per_block(Py_ssize_t n_rows) noexcept nogil:
     return size if size > MIN_ROWS_PER_BLOCK else MIN_ROWS_PER_BLOCK
 
 
-cdef inline bint use_threads(Py_ssize_t n_elements, int n_threads) noexcept nogil:
-    return n_threads > 1 and n_elements >= PARALLEL_MIN_ELEMENTS
+cdef inline bint use_threads(Py_ssize_t n_elements, int n_threads, int cost) noexcept nogil:
+    """Whether a loop over n_elements of this cost (COST_*) should use n_threads."""
+    return n_threads > 1 and n_elements * cost >= PARALLEL_MIN_WORK
 
 
 cdef inline floating fexp_nonpos(floating v) noexcept nogil:

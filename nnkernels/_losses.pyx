@@ -6,7 +6,8 @@ from libc.math cimport log, NAN
 from libc.stdint cimport int64_t
 
 from nnkernels._common cimport (MAX_ROW_BLOCKS, SUM_LANES, fexp_nonpos, flog1p, row_exp_shifted,
-                                row_mse, rows_per_block, use_threads)
+                                row_mse, rows_per_block, use_threads,
+                                COST_CHEAP, COST_EXP)
 
 cdef enum Loss:
     SOFTMAX_CE = 0
@@ -91,7 +92,8 @@ cdef double _blocked_loss(const floating[:, ::1] a, const floating[:, ::1] b,
     if n == 0 or m == 0:
         return NAN
     for block in prange(n_blocks, schedule="static", num_threads=n_threads,
-                        use_threads_if=use_threads(n * m, n_threads)):
+                        use_threads_if=use_threads(n * m, n_threads,
+                                                       COST_CHEAP if loss == MSE else COST_EXP)):
         lo = block * block_rows
         hi = lo + block_rows if lo + block_rows < n else n
         if loss == SOFTMAX_CE:
@@ -143,7 +145,7 @@ cdef void softmax(const floating[:, ::1] logits, floating[:, ::1] out,
     if m == 0:
         return
     for i in prange(n, schedule="static", num_threads=n_threads,
-                    use_threads_if=use_threads(n * m, n_threads)):
+                    use_threads_if=use_threads(n * m, n_threads, COST_EXP)):
         _softmax_row(logits, out, i)
 
 

@@ -5,7 +5,8 @@ from cython.parallel cimport prange
 from libc.math cimport pow, sqrt
 
 from nnkernels._common cimport (nk_adam_d, nk_adam_f, nk_rmsprop_d, nk_rmsprop_f,
-                                nk_sgd_d, nk_sgd_f, use_threads)
+                                nk_sgd_d, nk_sgd_f, use_threads, COST_CHEAP,
+                                COST_SQRT)
 
 
 cdef enum:
@@ -26,7 +27,7 @@ cdef void rmsprop_update(floating[::1] param, const floating[::1] grad,
     cdef floating f_lr = <floating>lr, f_rho = <floating>rho, f_eps = <floating>eps
     cdef floating f_wd = <floating>weight_decay, one_minus_rho = <floating>(1 - rho)
     for chunk in prange(_chunks(n), schedule="static", num_threads=n_threads,
-                        use_threads_if=use_threads(n, n_threads)):
+                        use_threads_if=use_threads(n, n_threads, COST_SQRT)):
         lo = chunk * CHUNK
         hi = lo + CHUNK if lo + CHUNK < n else n
         if floating is float:
@@ -45,7 +46,7 @@ cdef void sgd_update(floating[::1] param, const floating[::1] grad,
     cdef floating f_wd = <floating>weight_decay
     cdef floating* vel
     for chunk in prange(_chunks(n), schedule="static", num_threads=n_threads,
-                        use_threads_if=use_threads(n, n_threads)):
+                        use_threads_if=use_threads(n, n_threads, COST_CHEAP)):
         lo = chunk * CHUNK
         hi = lo + CHUNK if lo + CHUNK < n else n
         vel = &velocity[lo] if momentum != 0 else NULL  # NULL: plain SGD
@@ -67,7 +68,7 @@ cdef void adam_update(floating[::1] param, const floating[::1] grad,
     cdef floating f_eps = <floating>eps, f_wd = <floating>weight_decay
     cdef floating decay = <floating>(1 - lr * weight_decay)
     for chunk in prange(_chunks(n), schedule="static", num_threads=n_threads,
-                        use_threads_if=use_threads(n, n_threads)):
+                        use_threads_if=use_threads(n, n_threads, COST_SQRT)):
         lo = chunk * CHUNK
         hi = lo + CHUNK if lo + CHUNK < n else n
         if floating is float:

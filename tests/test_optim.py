@@ -67,15 +67,28 @@ def test_adam_matches_formula(shape, decoupled, dtype):
     np.testing.assert_allclose(param, p64 - update, rtol=1e-4 if dtype == np.float32 else 1e-10)
 
 
-def test_updates_same_bits_for_one_and_two_threads(dtype):
-    rng = np.random.default_rng(3)
+@pytest.mark.parametrize("name", ["rmsprop", "sgd", "adam"])
+@pytest.mark.parametrize("shape", [(784, 250), (1024, 520)])
+def test_updates_same_bits_for_one_and_two_threads(dtype, name, shape):
+    # Both shapes are above the size from which RMSProp and Adam run on two threads;
+    # (1024, 520) also for SGD (PARALLEL_MIN_WORK in _common.pxd).
     results = []
     for n_threads in (1, 2):
-        param, grad, cache = _state(np.random.default_rng(3), (784, 250), dtype)
-        cache = np.abs(cache)
-        kernels.rmsprop_update(param, grad, cache, lr=1e-3, rho=0.9, eps=1e-8,
+        param, grad, state = _state(np.random.default_rng(3), shape, dtype)
+        state = np.abs(state)
+        if name == "rmsprop":
+            kernels.rmsprop_update(param, grad, state, lr=1e-3, rho=0.9, eps=1e-8,
+                                   n_threads=n_threads)
+        elif name == "sgd":
+            kernels.sgd_update(param, grad, state, lr=1e-2, momentum=0.9, nesterov=True,
                                n_threads=n_threads)
-        results.append(param.tobytes() + cache.tobytes())
+        else:
+            second = state[::-1].copy()
+            kernels.adam_update(param, grad, state, second, lr=1e-3, beta1=0.9,
+                                beta2=0.999, eps=1e-8, step=3,
+                                n_threads=n_threads)
+            state = np.concatenate([state, second])
+        results.append(param.tobytes() + state.tobytes())
     assert results[0] == results[1]
 
 
