@@ -17,7 +17,7 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
-KERNEL_MODULES = ["_blas", "_activations", "_losses", "_optim", "_openmp"]
+KERNEL_MODULES = ["_blas", "_activations", "_losses", "_optim", "_online", "_openmp"]
 OPENMP_FLAG = "-fopenmp"
 
 

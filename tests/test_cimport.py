@@ -48,7 +48,8 @@ def test_installed_package_ships_pxd_files():
         if os.environ.get("CI"):
             pytest.fail("the installed nnkernels has no .pxd files")
         pytest.skip("editable install: the .pxd files are read from the source tree")
-    for name in ("__init__", "_blas", "_activations", "_losses", "_optim", "_common"):
+    for name in ("__init__", "_blas", "_activations", "_losses", "_optim", "_online",
+                 "_common"):
         assert (root / "nnkernels" / f"{name}.pxd").exists(), name
 
 

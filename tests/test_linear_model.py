@@ -146,13 +146,36 @@ def test_logistic_test_accuracy(loans, lbfgs):
 
 
 @needs_data
-@pytest.mark.xfail(strict=True, reason=(
-    "issue 4 asks for test accuracy >= 0.834 (417/500), the workshop's unconverged model "
-    "sigmoid(13.65 x - 4.89) (threshold FICO 710); the maximum-likelihood fit it also asks "
-    "for (scikit-learn's within 1e-4) has its threshold at FICO 713, so predicts 1 from 715, "
-    "and classifies 416/500 = 0.832"))
-def test_logistic_test_accuracy_issue_threshold(loans, lbfgs):
-    assert lbfgs.score(*loans[1]) >= 0.834
+def test_logistic_workshop_solver_reproduces_the_workshop(loans):
+    """The workshop's own training (one sample at a time, in order, squared error of
+    the sigmoid, lr 0.3, 1000 epochs) gives its sigmoid(13.65 x - 4.89), from any start,
+    and with it issue 4's test accuracy of 0.834 (417/500: threshold FICO 708)."""
+    (X, y), (X_test, y_test) = loans
+    for seed in (0, 1, 2):
+        model = LogisticRegression(solver="workshop", seed=seed).fit(X, y)
+        assert model.coef_[0, 0] == pytest.approx(13.65, abs=0.005)
+        assert model.intercept_[0] == pytest.approx(-4.89, abs=0.005)
+        assert model.n_iter_ == 1000
+        assert model.score(X_test, y_test) >= 0.834
+
+
+@needs_data
+def test_logistic_workshop_solver_is_not_the_optimum_of_its_objective(loans):
+    # The fixed-order steps circle a point off the least-squares optimum (13.34 x -
+    # 5.01, test accuracy 0.832): what the workshop reported is that point.
+    from scipy.optimize import minimize
+    (X, y), _ = loans
+    x = X[:, 0]
+
+    def squared_error(p):
+        s = 1 / (1 + np.exp(-(p[0] * x + p[1])))
+        return np.mean((y - s) ** 2)
+
+    best = minimize(squared_error, [13.65, -4.89], method="Nelder-Mead",
+                    options={"xatol": 1e-8, "fatol": 1e-14}).x
+    np.testing.assert_allclose(best, [13.336, -5.007], atol=2e-3)
+    workshop = LogisticRegression(solver="workshop", seed=0).fit(X, y)
+    assert abs(workshop.coef_[0, 0] - best[0]) > 0.2
 
 
 @needs_data
@@ -263,6 +286,9 @@ def test_get_params_and_set_params():
     (lambda: LinearRegression(epochs=0), "'epochs' must be an int >= 1"),
     (lambda: LogisticRegression(solver="newton"), "'solver' must be one of"),
     (lambda: LogisticRegression(tol=-1.0), "'tol' must be in"),
+    (lambda: LogisticRegression(solver="sgd", lr=-1.0), "'lr' must be in"),
+    (lambda: LogisticRegression(solver="workshop", lr=0.0), "'lr' must be in"),
+    (lambda: LogisticRegression(solver="workshop", epochs=0), "'epochs' must be an int"),
     (lambda: MLPClassifier(hidden=(8, 0)), "'hidden' must be an int >= 1"),
     (lambda: MLPClassifier(optimizer="lion"), "'optimizer' must be one of"),
 ])

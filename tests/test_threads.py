@@ -72,7 +72,8 @@ def _ticks_while(call):
 
 
 @pytest.mark.parametrize("name", ["gemm", "bias_relu", "bias_relu_backward",
-                                  "softmax_cross_entropy", "mse", "rmsprop_update"])
+                                  "softmax_cross_entropy", "mse", "rmsprop_update",
+                                  "online_sigmoid_sgd"])
 def test_kernels_release_the_gil(name):
     rng = np.random.default_rng(0)
     big = rng.standard_normal((2500, 2500)).astype(np.float32)
@@ -88,6 +89,9 @@ def test_kernels_release_the_gil(name):
         "mse": lambda: kernels.mse(big, other, out, n_threads=1),
         "rmsprop_update": lambda: kernels.rmsprop_update(out, big, other, lr=0.1, rho=0.9,
                                                          eps=1e-8, n_threads=1),
+        "online_sigmoid_sgd": lambda: kernels.online_sigmoid_sgd(
+            big, big[:, 0].copy(), np.zeros(2500, np.float32), np.zeros(1, np.float32),
+            lr=0.1, epochs=2),
     }
     other[:] = 0
     # Had the call held the GIL, the watcher could not have ticked at all during it.

@@ -125,6 +125,16 @@ def test_run_logistic_writes_figures_and_plots(tmp_path, real_data, capsys):
 
 
 @needs_data
+def test_run_logistic_workshop_solver_reaches_issue_accuracy(tmp_path, real_data, capsys):
+    figures = workshop.run_logistic(tmp_path, solver="workshop", seed=0)
+    assert figures["accuracy"] >= 0.834
+    assert figures["coef"] == pytest.approx(13.65, abs=0.005)
+    assert figures["intercept"] == pytest.approx(-4.89, abs=0.005)
+    out = capsys.readouterr().out
+    assert "solver workshop" in out and "accuracy 0.8340" in out
+
+
+@needs_data
 def test_run_iris_writes_figures_and_plots(tmp_path, real_data, capsys):
     figures = workshop.run_iris(tmp_path / "a" / "b", seed=3)
     _check_outputs(figures, tmp_path / "a" / "b", ["confusion_matrix", "loss"])

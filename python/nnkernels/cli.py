@@ -234,9 +234,12 @@ def _add_workshop_parser(sub, task):
                     "the test figures and writes metrics.json and pictures into the "
                     "output folder.")
     if task != "iris":
-        solvers = ("sgd", "lstsq") if task == "linear" else ("lbfgs", "sgd")
+        solvers = ("sgd", "lstsq") if task == "linear" else ("lbfgs", "sgd", "workshop")
+        extra = ("; lbfgs: the maximum-likelihood fit, sgd: minibatch SGD on the same "
+                 "objective, workshop: the workshop's own per-sample training"
+                 if task == "logistic" else "")
         p.add_argument("--solver", choices=solvers, default=solvers[0],
-                       help="(default: %(default)s)")
+                       help=f"(default: %(default)s{extra})")
     p.add_argument("--data", metavar="PATH", type=Path,
                    help="folder holding the workshop CSV files, read as they are (default: "
                         "$NNKERNELS_DATA/workshop/, the user cache, else download)")

@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 
-from nnkernels import _activations, _blas, _losses, _optim
+from nnkernels import _activations, _blas, _losses, _online, _optim
 from nnkernels._validation import (check_float_array, check_hyperparameter,
                                    check_label_range, check_labels, check_out,
                                    check_positive_threads, check_shape)
@@ -368,3 +368,48 @@ def adam_update(param, grad, m, v, *, lr, beta1, beta2, eps, step, weight_decay=
     _optim._adam_update(p, g, m_, v_, lr, beta1, beta2, eps, weight_decay,
                         bool(decoupled_weight_decay), int(step),
                         check_positive_threads(f, n_threads))
+
+
+def online_sigmoid_sgd(x, targets, weights, bias, *, lr, epochs):
+    """The Go workshop's logistic-regression training, in place on weights and bias.
+
+    For `epochs` passes over the rows in order (no shuffling), one row at a time:
+    p = sigmoid(x[i] @ weights + bias[0]); s = lr * (targets[i] - p) * p * (1 - p);
+    weights += s * x[i]; bias[0] += s. That is gradient descent on the squared error
+    (targets - p)**2 / 2 of the sigmoid output, one sample at a time. Sequential by
+    nature: one thread, without the GIL.
+
+    Parameters
+    ----------
+    x : array of shape (n, k), float32 or float64
+    targets : array of shape (n,), same dtype (0 and 1 for classification)
+    weights : array of shape (k,), same dtype, updated in place
+    bias : array of shape (1,), same dtype, updated in place
+    lr : float > 0
+    epochs : int >= 0
+
+    Returns
+    -------
+    (weights, bias)
+    """
+    func = "online_sigmoid_sgd"
+    check_float_array(func, "x", x, 2)
+    check_float_array(func, "targets", targets, 1, x.dtype)
+    check_shape(func, "targets", targets, (x.shape[0],), f" to match x of shape {x.shape}")
+    check_float_array(func, "weights", weights, 1, x.dtype)
+    check_shape(func, "weights", weights, (x.shape[1],), f" to match x of shape {x.shape}")
+    check_float_array(func, "bias", bias, 1, x.dtype)
+    check_shape(func, "bias", bias, (1,))
+    for name, a in (("weights", weights), ("bias", bias)):
+        if not a.flags.writeable:
+            raise ValueError(f"{func}: '{name}' is read-only; it is updated in place")
+    if np.may_share_memory(weights, bias):
+        raise ValueError(f"{func}: 'bias' overlaps 'weights'; they must be separate arrays")
+    for name, a in (("x", x), ("targets", targets)):
+        if np.may_share_memory(a, weights) or np.may_share_memory(a, bias):
+            raise ValueError(f"{func}: '{name}' overlaps the parameters being updated")
+    lr = check_hyperparameter(func, "lr", lr, low=0, low_open=True)
+    if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
+        raise ValueError(f"{func}: 'epochs' must be an int >= 0; got {epochs!r}")
+    _online._online_sigmoid_sgd(x, targets, weights, bias, lr, int(epochs))
+    return weights, bias

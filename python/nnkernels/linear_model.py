@@ -387,25 +387,36 @@ class LogisticRegression(_Estimator):
 
     Parameters
     ----------
-    solver : {"lbfgs", "sgd"}, default "lbfgs"
+    solver : {"lbfgs", "sgd", "workshop"}, default "lbfgs"
         "lbfgs": ``scipy.optimize.minimize(method="L-BFGS-B")`` on
         :func:`logistic_loss_and_grad` (in standardised coordinates, which is the same
         objective reparametrised), to a gradient below `tol`. "sgd": minibatch SGD
         through ``Sequential([Dense(k, 1, activation=None)])`` with the
         :class:`nnkernels.SigmoidBinaryCrossEntropy` loss on standardised X.
+        "workshop": the Go workshop's own training, which minimises another objective:
+        one sample at a time, in data order, gradient descent on the squared error
+        ``(t - sigmoid(z))**2 / 2`` of raw X, from weights drawn uniformly in [0, 1)
+        (:func:`nnkernels.kernels.online_sigmoid_sgd`). Its result is the point its
+        fixed-order steps cycle around, not the optimum of that objective: on the
+        loan data it gives the workshop's sigmoid(13.65 x - 4.89) whatever the start.
     tol : float > 0, default 1e-10
         "lbfgs": stop when every gradient component is below tol.
     max_iter : int, default 1000
         "lbfgs": iteration limit (a RuntimeWarning says when it is reached, e.g. on
         separable data, where the weights grow without bound).
-    lr : float > 0, default 1.0
+    lr : float > 0 or None
         "sgd": initial learning rate (standardised units), decayed to 0 along a half
-        cosine.
-    epochs : int, default 100
+        cosine; default 1.0. "workshop": the constant step size; default 0.3 (the
+        workshop's).
+    epochs : int or None
+        "sgd": default 100; "workshop": default 1000 (the workshop's).
     batch_size : int or None, default 100
+        "sgd" only.
     momentum : float in [0, 1), default 0.0
+        "sgd" only.
     seed : int, numpy Generator or None
-        "sgd": shuffles the minibatches. "lbfgs" is deterministic.
+        "sgd": shuffles the minibatches; "workshop": draws the starting weights.
+        "lbfgs" is deterministic.
 
     With the "sgd" defaults the probabilities on the workshop's loan data come
     within about 3e-4 of the "lbfgs" ones.
@@ -421,7 +432,9 @@ class LogisticRegression(_Estimator):
         L-BFGS-B iterations or SGD epochs.
     """
 
-    def __init__(self, solver="lbfgs", tol=1e-10, max_iter=1000, lr=1.0, epochs=100,
+    _DEFAULTS = {"sgd": {"lr": 1.0, "epochs": 100}, "workshop": {"lr": 0.3, "epochs": 1000}}
+
+    def __init__(self, solver="lbfgs", tol=1e-10, max_iter=1000, lr=None, epochs=None,
                  batch_size=100, momentum=0.0, seed=None):
         self.solver = solver
         self.tol = tol
@@ -445,15 +458,33 @@ class LogisticRegression(_Estimator):
         -------
         self
         """
-        _choice("LogisticRegression", "solver", self.solver, ("lbfgs", "sgd"))
-        if self.solver == "sgd":
-            _check_training_params(self)
-        else:
+        _choice("LogisticRegression", "solver", self.solver, ("lbfgs", "sgd", "workshop"))
+        if self.solver == "lbfgs":
             check_hyperparameter("LogisticRegression", "tol", self.tol, low=0, low_open=True)
             _positive_int("LogisticRegression", "max_iter", self.max_iter)
+        else:
+            defaults = self._DEFAULTS[self.solver]
+            self.lr_ = defaults["lr"] if self.lr is None else self.lr
+            self.epochs_ = defaults["epochs"] if self.epochs is None else self.epochs
+            check_hyperparameter("LogisticRegression", "lr", self.lr_, low=0, low_open=True)
+            _positive_int("LogisticRegression", "epochs", self.epochs_)
+            if self.solver == "sgd":
+                check_hyperparameter("LogisticRegression", "momentum", self.momentum, low=0,
+                                     high=1, high_open=True)
+                _positive_int("LogisticRegression", "batch_size", self.batch_size,
+                              allow_none=True)
         X, y = check_X_y(X, y, labels=True)
         self.classes_, indices = _encode_classes(y, "LogisticRegression", binary=True)
         targets = indices.astype(np.float64)
+        if self.solver == "workshop":
+            start = np.random.default_rng(self.seed).random(X.shape[1] + 1)
+            w, b = np.ascontiguousarray(start[:-1]), np.ascontiguousarray(start[-1:])
+            kernels.online_sigmoid_sgd(np.ascontiguousarray(X, np.float64), targets, w, b,
+                                       lr=self.lr_, epochs=self.epochs_)
+            self.coef_, self.intercept_ = w[None, :], b
+            self.n_iter_ = self.epochs_
+            self.n_features_in_ = X.shape[1]
+            return self
         Z, mean, scale = _standardize(X)
         fit = self._fit_lbfgs if self.solver == "lbfgs" else self._fit_sgd
         w, b, self.n_iter_ = fit(Z, targets)
@@ -476,8 +507,8 @@ class LogisticRegression(_Estimator):
 
     def _fit_sgd(self, Z, targets):
         w, b, history = _train_linear_unit(Z, targets, SigmoidBinaryCrossEntropy(),
-                                           lr=self.lr, momentum=self.momentum,
-                                           epochs=self.epochs, batch_size=self.batch_size,
+                                           lr=self.lr_, momentum=self.momentum,
+                                           epochs=self.epochs_, batch_size=self.batch_size,
                                            seed=self.seed)
         return w, b, len(history.epoch)
 
