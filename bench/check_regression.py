@@ -4,20 +4,23 @@ Absolute times drift from hour to hour on a shared machine and differ between
 machines; the ratio of nnkernels to a reference timed in the same run (NumPy,
 PyTorch, SciPy's sgemm) is what stays comparable, so that is what is tracked.
 
-    python -m pytest bench --benchmark-enable --benchmark-json=bench.json
+    for i in 1 2 3; do python -m pytest bench --benchmark-enable --benchmark-json=b$i.json; done
     python bench/compare.py --json compare.json              # optional
-    python bench/check_regression.py bench.json [compare.json]
-    python bench/check_regression.py --update bench.json [compare.json]   # new baseline
+    python bench/check_regression.py b1.json b2.json b3.json [compare.json]
+    python bench/check_regression.py --update b1.json b2.json b3.json   # new baseline
 
 Inputs: pytest-benchmark JSON files (each benchmark's extra_info["ratio"]) and
-bench/compare.py --json files (its comparisons). Baseline: bench/baseline.json,
-{"ratios": {name: ratio}, "machine": ...}; > 1 means nnkernels is faster.
+bench/compare.py --json files (its comparisons). A name found in several files gets
+the median of its ratios: on a shared VM a single run's ratios wander by +-20 %, so
+give it three runs (and build the baseline from three). Baseline: bench/baseline.json,
+{"ratios": {name: ratio}, "runs": count, "machine": ...}; > 1 means nnkernels is faster.
 Exit status: 0 when no ratio fell below (1 - tolerance) x baseline, 1 otherwise,
 2 on unusable input. Names missing on either side are listed, not failed.
 """
 import argparse
 import json
 import os
+import statistics
 import sys
 
 HERE = os.path.dirname(os.path.abspath(__file__))
@@ -81,19 +84,21 @@ def main(argv=None):
     ap.add_argument("--update", action="store_true",
                     help="write these ratios as the new baseline instead of checking")
     args = ap.parse_args(argv)
-    current, machines = {}, []
+    runs, machines = {}, []
     try:
         for path in args.results:
-            current.update(ratios_from(path))
+            for name, ratio in ratios_from(path).items():
+                runs.setdefault(name, []).append(ratio)
             machines.append(machine_of(path))
     except (OSError, ValueError) as exc:
         print(f"check_regression: {exc}", file=sys.stderr)
         return 2
+    current = {name: statistics.median(values) for name, values in runs.items()}
     if args.update:
         tmp = args.baseline + ".tmp"
         with open(tmp, "w") as f:
-            json.dump({"ratios": dict(sorted(current.items())), "machine": machines}, f,
-                      indent=1)
+            json.dump({"ratios": dict(sorted(current.items())), "runs": len(args.results),
+                       "machine": machines}, f, indent=1)
             f.write("\n")
         os.replace(tmp, args.baseline)
         print(f"wrote {len(current)} ratios to {args.baseline}")

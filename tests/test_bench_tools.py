@@ -37,6 +37,16 @@ def test_a_drop_of_more_than_ten_percent_fails(tmp_path, capsys):
     assert "test_x.py::c: not in this run" in out and "test_x.py::d: no baseline" in out
 
 
+def test_several_runs_are_combined_by_their_median(tmp_path, capsys):
+    baseline = tmp_path / "baseline.json"
+    baseline.write_text('{"ratios": {"test_x.py::a": 2.0}}')
+    runs = [_pytest_benchmark_json(tmp_path / f"r{i}.json", {"a": r})
+            for i, r in enumerate([1.5, 2.1, 1.95])]  # one noisy run, median 1.95
+    assert check_regression.main(["--baseline", str(baseline), *runs]) == 0
+    assert "test_x.py::a: 1.950 vs baseline 2.000" in capsys.readouterr().out
+    assert check_regression.main(["--baseline", str(baseline), runs[0]]) == 1
+
+
 def test_compare_py_output_is_read(tmp_path):
     path = tmp_path / "compare.json"
     path.write_text(json.dumps({"comparisons": [
