@@ -404,23 +404,14 @@ def print_report(report, unavailable):
 
 def comparisons(report):
     """Flat list for bench/check_regression.py: name, reference, ratio (> 1: faster)."""
-    out = []
-    for name, res in report["models"].items():
-        for key, p in res["peers"].items():
-            if key == "nnkernels":
-                continue
-            out.append({"name": f"compare/{name}/epoch/{key}", "reference": key,
-                        "ratio": p["nnkernels_ratio"]})
-            out.append({"name": f"compare/{name}/step/{key}", "reference": key,
-                        "ratio": p["nnkernels_step_ratio"]})
-        for key, e in res["inference"].items():
-            if key == "nnkernels":
-                continue
-            out.append({"name": f"compare/{name}/predict10k/{key}", "reference": key,
-                        "ratio": e["nnkernels_batch_ratio"]})
-            out.append({"name": f"compare/{name}/latency/{key}", "reference": key,
-                        "ratio": e["nnkernels_latency_ratio"]})
-    return out
+    fields = {"peers": (("epoch", "nnkernels_ratio"), ("step", "nnkernels_step_ratio")),
+              "inference": (("predict10k", "nnkernels_batch_ratio"),
+                            ("latency", "nnkernels_latency_ratio"))}
+    return [{"name": f"compare/{name}/{what}/{key}", "reference": key, "ratio": entry[field]}
+            for name, res in report["models"].items()
+            for section, pairs in fields.items()
+            for key, entry in res[section].items() if key != "nnkernels"
+            for what, field in pairs]
 
 
 def main(argv=None):

@@ -29,11 +29,6 @@ cdef enum:
     COST_CHEAP = 1   # adds, multiplies, selects
     COST_SQRT = 4    # a square root and a division (optimizers)
     COST_EXP = 16    # an exp and a division (sigmoid, softmax, log-losses)
-    # Independent double accumulators of a long sum (the MSE loss): element j of a
-    # row goes to accumulator j % SUM_LANES, so the additions can run in vector
-    # registers while their order stays fixed by the code (not by the thread count,
-    # nor by the vector width the compiler picked). Must match NK_SUM_LANES below.
-    SUM_LANES = 8
 
 
 cdef extern from *:
@@ -433,6 +428,11 @@ cdef extern from *:
     NK_DEFINE_OPTIM(float, f, sqrtf)
     NK_DEFINE_OPTIM(double, d, sqrt)
     """
+    # Independent double accumulators of a long sum (the MSE loss): element j of a
+    # row goes to accumulator j % SUM_LANES, so the additions can run in vector
+    # registers while their order stays fixed by the code (not by the thread count,
+    # nor by the vector width the compiler picked). Defined once, in the C above.
+    enum: SUM_LANES "NK_SUM_LANES"
     float nk_exp_nonpos_f(float v) noexcept nogil
     double nk_exp_nonpos_d(double v) noexcept nogil
     float nk_sigmoid_f(float v) noexcept nogil

@@ -34,20 +34,19 @@ def preload():
                     _load(path)
                     sys.meta_path.insert(0, _AttachToPackage())
                     return
-    except Exception:  # noqa: BLE001  (the ordinary import still works)
-        sys.modules.pop(NAME, None)
+    except BaseException as exc:  # noqa: BLE001
+        sys.modules.pop(NAME, None)  # no half-loaded module left behind
+        if not isinstance(exc, Exception):  # Ctrl-C and the like go on up
+            raise
+        # otherwise the ordinary import, on first use, still works
 
 
 def _load(path):
     loader = importlib.machinery.ExtensionFileLoader(NAME, path)
     spec = importlib.util.spec_from_file_location(NAME, path, loader=loader)
     module = importlib.util.module_from_spec(spec)
-    sys.modules[NAME] = module
-    try:
-        loader.exec_module(module)
-    except BaseException:
-        sys.modules.pop(NAME, None)
-        raise
+    sys.modules[NAME] = module  # preload() takes it out again if this fails
+    loader.exec_module(module)
 
 
 class _AttachToPackage:

@@ -15,6 +15,19 @@ def _describe(a):
         f"array of shape {a.shape} and dtype {a.dtype}")
 
 
+def as_1d_array(value, name, contents):
+    """np.asarray(value), which must be 1-D; ValueError naming `name` and `contents`
+    (what its entries are, e.g. "class labels") otherwise."""
+    try:
+        arr = np.asarray(value)
+    except ValueError as exc:
+        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
+    if arr.ndim != 1:
+        what = "a scalar" if arr.ndim == 0 else f"an array of shape {arr.shape}"
+        raise ValueError(f"{name} must be a 1-D array of {contents}, got {what}")
+    return arr
+
+
 def check_float_array(func, name, a, ndim, dtype=None):
     """`a` must be a C-contiguous float32/float64 ndarray with `ndim` dims.
 
@@ -44,7 +57,7 @@ def check_shape(func, name, a, shape, why=""):
                          f"got {a.shape}")
 
 
-def check_out(func, name, out, shape, dtype, inputs=(), allow_same=True):
+def check_out(func, name, out, shape, dtype, inputs=None, allow_same=True):
     """Validate or allocate an output buffer.
 
     `out` None -> a new empty array. Otherwise it must be a writeable C-contiguous
@@ -58,7 +71,7 @@ def check_out(func, name, out, shape, dtype, inputs=(), allow_same=True):
     check_shape(func, name, out, shape)
     if not out.flags.writeable:
         raise ValueError(f"{func}: '{name}' is read-only; an output buffer must be writeable")
-    for in_name, a in inputs.items():
+    for in_name, a in (inputs or {}).items():
         # Every array here is C-contiguous, so overlapping address ranges mean shared
         # elements and the cheap bounds test is exact.
         if a is None or not np.may_share_memory(out, a):

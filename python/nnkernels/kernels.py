@@ -396,15 +396,9 @@ def online_sigmoid_sgd(x, targets, weights, bias, *, lr, epochs):
     check_float_array(func, "x", x, 2)
     check_float_array(func, "targets", targets, 1, x.dtype)
     check_shape(func, "targets", targets, (x.shape[0],), f" to match x of shape {x.shape}")
-    check_float_array(func, "weights", weights, 1, x.dtype)
-    check_shape(func, "weights", weights, (x.shape[1],), f" to match x of shape {x.shape}")
-    check_float_array(func, "bias", bias, 1, x.dtype)
-    check_shape(func, "bias", bias, (1,))
-    for name, a in (("weights", weights), ("bias", bias)):
-        if not a.flags.writeable:
-            raise ValueError(f"{func}: '{name}' is read-only; it is updated in place")
-    if np.may_share_memory(weights, bias):
-        raise ValueError(f"{func}: 'bias' overlaps 'weights'; they must be separate arrays")
+    # weights and bias are updated in place: writeable, separate buffers
+    check_out(func, "weights", weights, (x.shape[1],), x.dtype)
+    check_out(func, "bias", bias, (1,), x.dtype, {"weights": weights}, allow_same=False)
     for name, a in (("x", x), ("targets", targets)):
         if np.may_share_memory(a, weights) or np.may_share_memory(a, bias):
             raise ValueError(f"{func}: '{name}' overlaps the parameters being updated")

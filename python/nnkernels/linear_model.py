@@ -197,15 +197,18 @@ def _affine(X, coef, intercept, activation=kernels.bias_add):
     return activation(z, np.ascontiguousarray(intercept, dtype=np.float64), out=z)
 
 
-def _check_training_params(estimator):
-    """Check the estimator's lr, epochs, batch_size and (if it has one) momentum."""
+def _check_training_params(estimator, lr=None, epochs=None, minibatch=True):
+    """Check lr and epochs (the estimator's own unless given) and, for minibatch
+    training, batch_size and (if the estimator has one) momentum."""
     name = type(estimator).__name__
-    check_hyperparameter(name, "lr", estimator.lr, low=0, low_open=True)
-    if hasattr(estimator, "momentum"):
+    check_hyperparameter(name, "lr", estimator.lr if lr is None else lr, low=0,
+                         low_open=True)
+    if minibatch and hasattr(estimator, "momentum"):
         check_hyperparameter(name, "momentum", estimator.momentum, low=0, high=1,
                              high_open=True)
-    _positive_int(name, "epochs", estimator.epochs)
-    _positive_int(name, "batch_size", estimator.batch_size, allow_none=True)
+    _positive_int(name, "epochs", estimator.epochs if epochs is None else epochs)
+    if minibatch:
+        _positive_int(name, "batch_size", estimator.batch_size, allow_none=True)
 
 
 def _batch_size(batch_size, n):
@@ -466,29 +469,18 @@ class LogisticRegression(_Estimator):
             defaults = self._DEFAULTS[self.solver]
             self.lr_ = defaults["lr"] if self.lr is None else self.lr
             self.epochs_ = defaults["epochs"] if self.epochs is None else self.epochs
-            check_hyperparameter("LogisticRegression", "lr", self.lr_, low=0, low_open=True)
-            _positive_int("LogisticRegression", "epochs", self.epochs_)
-            if self.solver == "sgd":
-                check_hyperparameter("LogisticRegression", "momentum", self.momentum, low=0,
-                                     high=1, high_open=True)
-                _positive_int("LogisticRegression", "batch_size", self.batch_size,
-                              allow_none=True)
+            _check_training_params(self, self.lr_, self.epochs_,
+                                   minibatch=self.solver == "sgd")
         X, y = check_X_y(X, y, labels=True)
         self.classes_, indices = _encode_classes(y, "LogisticRegression", binary=True)
         targets = indices.astype(np.float64)
-        if self.solver == "workshop":
-            start = np.random.default_rng(self.seed).random(X.shape[1] + 1)
-            w, b = np.ascontiguousarray(start[:-1]), np.ascontiguousarray(start[-1:])
-            kernels.online_sigmoid_sgd(np.ascontiguousarray(X, np.float64), targets, w, b,
-                                       lr=self.lr_, epochs=self.epochs_)
-            self.coef_, self.intercept_ = w[None, :], b
-            self.n_iter_ = self.epochs_
-            self.n_features_in_ = X.shape[1]
-            return self
-        Z, mean, scale = _standardize(X)
-        fit = self._fit_lbfgs if self.solver == "lbfgs" else self._fit_sgd
-        w, b, self.n_iter_ = fit(Z, targets)
-        coef, intercept = _unstandardize(w, b, mean, scale)
+        if self.solver == "workshop":  # on raw X, as the workshop
+            coef, intercept, self.n_iter_ = self._fit_workshop(X, targets)
+        else:
+            Z, mean, scale = _standardize(X)
+            fit = self._fit_lbfgs if self.solver == "lbfgs" else self._fit_sgd
+            w, b, self.n_iter_ = fit(Z, targets)
+            coef, intercept = _unstandardize(w, b, mean, scale)
         self.coef_, self.intercept_ = coef[None, :], np.array([intercept])
         self.n_features_in_ = X.shape[1]
         return self
@@ -504,6 +496,13 @@ class LogisticRegression(_Estimator):
                           f"{np.abs(result.jac).max():.3g} > tol={self.tol}; the classes "
                           "may be separable", RuntimeWarning, stacklevel=3)
         return result.x[:-1], float(result.x[-1]), int(result.nit)
+
+    def _fit_workshop(self, X, targets):
+        start = np.random.default_rng(self.seed).random(X.shape[1] + 1)
+        w, b = start[:-1].copy(), start[-1:].copy()
+        kernels.online_sigmoid_sgd(np.ascontiguousarray(X, np.float64), targets, w, b,
+                                   lr=self.lr_, epochs=self.epochs_)
+        return w, float(b[0]), self.epochs_
 
     def _fit_sgd(self, Z, targets):
         w, b, history = _train_linear_unit(Z, targets, SigmoidBinaryCrossEntropy(),

@@ -42,6 +42,8 @@ import warnings
 
 import numpy as np
 
+from nnkernels._validation import as_1d_array
+
 __all__ = [
     "UndefinedMetricWarning",
     "mean_squared_error",
@@ -155,13 +157,7 @@ def _as_labels(y, name):
 
     Returns ``(array, kind)`` where ``kind`` is ``"number"`` or ``"string"``.
     """
-    try:
-        arr = np.asarray(y)
-    except ValueError as exc:
-        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
-    if arr.ndim != 1:
-        what = "a scalar" if arr.ndim == 0 else f"an array of shape {arr.shape}"
-        raise ValueError(f"{name} must be a 1-D array of class labels, got {what}")
+    arr = as_1d_array(y, name, "class labels")
     kind = arr.dtype.kind
     if kind == "O":
         values = arr.tolist()

@@ -26,6 +26,8 @@ import numbers
 
 import numpy as np
 
+from nnkernels._validation import as_1d_array
+
 __all__ = [
     "NotFittedError",
     "train_test_split",
@@ -539,13 +541,7 @@ def one_hot(labels, n_classes=None, dtype=np.float32):
     TypeError
         Non-numeric labels.
     """
-    try:
-        arr = np.asarray(labels)
-    except ValueError as exc:
-        raise ValueError(f"labels could not be converted to an array: {exc}") from None
-    if arr.ndim != 1:
-        what = "a scalar" if arr.ndim == 0 else f"an array of shape {arr.shape}"
-        raise ValueError(f"labels must be a 1-D array of class indices, got {what}")
+    arr = as_1d_array(labels, "labels", "class indices")
     if arr.dtype.kind == "O":
         bad = next((v for v in arr.tolist()
                     if not isinstance(v, (numbers.Real, np.bool_))), None)
