@@ -176,6 +176,15 @@ class _Estimator:
         return check_X(X, self.n_features_in_, type(self).__name__)
 
 
+class _Classifier(_Estimator):
+    """An estimator whose predict returns class labels."""
+
+    def score(self, X, y):
+        """Accuracy of predict(X) against y (a float in [0, 1])."""
+        X, y = check_X_y(X, y, labels=True)
+        return accuracy_score(y, self.predict(X))
+
+
 def _standardize(X):
     """(Z, mean, scale): Z = (X - mean) / scale, column by column (constant columns: 1)."""
     scaler = StandardScaler().fit(X)
@@ -381,7 +390,7 @@ def logistic_loss_and_grad(params, X, targets):
     return loss, grad
 
 
-class LogisticRegression(_Estimator):
+class LogisticRegression(_Classifier):
     """Binary logistic regression without regularisation.
 
     Minimises the mean log-loss ``mean(log(1 + exp(z)) - t z)``, z = X @ w + b,
@@ -537,15 +546,10 @@ class LogisticRegression(_Estimator):
         positive = self.decision_function(X) > 0
         return self.classes_[positive.astype(np.intp)]
 
-    def score(self, X, y):
-        """Accuracy of predict(X) against y (a float in [0, 1])."""
-        X, y = check_X_y(X, y, labels=True)
-        return accuracy_score(y, self.predict(X))
-
 
 # -- a small classification network -------------------------------------------------
 
-class MLPClassifier(_Estimator):
+class MLPClassifier(_Classifier):
     """Dense ReLU hidden layers and a softmax output, trained on the cross-entropy.
 
     The defaults are the workshop's iris network, 4 -> 32 ReLU -> 3, trained full
@@ -638,8 +642,3 @@ class MLPClassifier(_Estimator):
         """The most probable class of each sample; shape (n_samples,)."""
         proba = self.predict_proba(X)
         return self.classes_[proba.argmax(axis=1)]
-
-    def score(self, X, y):
-        """Accuracy of predict(X) against y (a float in [0, 1])."""
-        X, y = check_X_y(X, y, labels=True)
-        return accuracy_score(y, self.predict(X))
