@@ -17,7 +17,10 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
-KERNEL_MODULES = ["_blas", "_activations", "_losses", "_optim", "_online", "_openmp"]
+KERNEL_MODULES = ["_blas", "_activations", "_losses", "_optim", "_online", "_openmp",
+                  "_validation", "kernels"]
+# Modules that read arrays through NumPy's C API (argument checks, the checked entry points).
+NUMPY_MODULES = {"_validation", "kernels"}
 OPENMP_FLAG = "-fopenmp"
 
 
@@ -72,11 +75,19 @@ class BuildPyWithPxd(build_py):
 # break the bitwise determinism the kernels promise.
 COMPILE_ARGS = ["-O3", "-fno-math-errno"] if os.name != "nt" else ["/O2"]
 
-extensions = [
-    Extension(f"nnkernels.{name}", [f"nnkernels/{name}.pyx"],
-              extra_compile_args=list(COMPILE_ARGS))
-    for name in KERNEL_MODULES
-]
+
+
+def _extension(name):
+    numpy_args = {}
+    if name in NUMPY_MODULES:
+        import numpy
+        numpy_args = dict(include_dirs=[numpy.get_include()],
+                          define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
+    return Extension(f"nnkernels.{name}", [f"nnkernels/{name}.pyx"],
+                     extra_compile_args=list(COMPILE_ARGS), **numpy_args)
+
+
+extensions = [_extension(name) for name in KERNEL_MODULES]
 
 setup(
     package_dir={"": "python"},

@@ -234,7 +234,7 @@ def compare(benchmark, request, n_threads):
 
     extra_info: reference, reference_seconds, ours_seconds, ratio (reference time /
     our time, from the minima: > 1 means we are faster), ratio_median, target,
-    meets_target (None where the issue sets no target), api, n_threads, the thread
+    meets_target (None where the issue sets no target), n_threads, the thread
     pools, the load average before and after, other_processes_cpu.
 
     By default the two sides alternate round by round (the machine's speed drifts by
@@ -244,7 +244,7 @@ def compare(benchmark, request, n_threads):
     other_processes_cpu says how many cores other processes took meanwhile (> ~0.1:
     rerun on a quiet machine).
     """
-    def run(ours, reference, *, reference_name, group, api, target, same_pool=True,
+    def run(ours, reference, *, reference_name, group, target, same_pool=True,
             flops=None, samples=None, **info):
         # target: "fused", "gemm" or None (see TARGETS); flops / samples per call of
         # `ours` add GFLOP/s and samples/s; **info goes into extra_info as is.
@@ -252,7 +252,7 @@ def compare(benchmark, request, n_threads):
         extra = benchmark.extra_info
         extra.update(info)
         target = TARGETS[target]
-        extra.update(group=group, api=api, reference=reference_name, n_threads=n_threads,
+        extra.update(group=group, reference=reference_name, n_threads=n_threads,
                      target=target, threadpools=_pools(), loadavg_before=_loadavg())
         if not benchmark.enabled:  # --benchmark-disable: one call each, no timing
             benchmark.pedantic(ours)

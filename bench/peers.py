@@ -21,7 +21,7 @@ Peers (``PEERS``):
              ``import jax`` works).
   gemm       the GEMM-only ceiling: just the step's GEMMs (8 for the classifier, 11 for
              the autoencoder: forward, weight gradients, and input gradients of every
-             layer but the first) through ``nnkernels._blas._gemm`` on preallocated
+             layer but the first) through ``nnkernels.kernels.gemm`` on preallocated
              buffers. No activation, loss, bias or optimizer work: no implementation of
              this step on this BLAS can beat it.
 
@@ -488,14 +488,14 @@ class JaxPeer(Peer):
 # -- the GEMM-only ceiling --------------------------------------------------------------
 
 class GemmPeer(Peer):
-    """Only the GEMMs of each step, through nnkernels._blas._gemm, on fixed buffers."""
+    """Only the GEMMs of each step, through nnkernels.kernels.gemm, on fixed buffers."""
 
     name = "gemm"
 
     def __init__(self, model, x, y, **kw):
         super().__init__(model, x, y, **kw)
         import nnkernels
-        from nnkernels import _blas
+        from nnkernels import kernels
         nnkernels.set_num_threads(self.threads)
         rng = np.random.default_rng(0)
         self.calls = []
@@ -503,12 +503,12 @@ class GemmPeer(Peer):
             a = rng.standard_normal((k, m) if ta else (m, k)).astype(self.dtype)
             b = (rng.standard_normal((n, k) if tb else (k, n)) * 0.05).astype(self.dtype)
             self.calls.append((a, b, np.empty((m, n), self.dtype), ta, tb))
-        self._gemm = _blas._gemm
+        self._gemm = kernels.gemm
 
     def _step(self, xb=None, yb=None):
         gemm = self._gemm
         for a, b, c, ta, tb in self.calls:
-            gemm(a, b, c, ta, tb, 1.0, 0.0)
+            gemm(a, b, c, trans_a=ta, trans_b=tb)
         return 0.0
 
     def epoch(self, seed):

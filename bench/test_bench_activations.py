@@ -8,10 +8,8 @@ Target: ratio >= 3 for each kernel.
 import numpy as np
 import pytest
 
-from nnkernels import _activations, kernels
+from nnkernels import kernels
 
-RELU = _activations.ACTIVATIONS["relu"]
-SIGMOID = _activations.ACTIVATIONS["sigmoid"]
 SHAPES = {"relu": (100, 250), "sigmoid": (100, 784)}
 
 
@@ -74,44 +72,32 @@ def _numpy_sigmoid_backward(dy, y, dx, dbias):
     return run
 
 
-@pytest.mark.parametrize("api", ["checked", "raw"])
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_bias_activation_forward(compare, rng, n_threads, activation, api):
+def test_bias_activation_forward(compare, rng, n_threads, activation):
     shape = SHAPES[activation]
     x, bias = _forward_inputs(rng, shape)
     out, out_ref = np.empty(shape, np.float32), np.empty(shape, np.float32)
-    if api == "raw":
-        raw, code = _activations._bias_activation, RELU if activation == "relu" else SIGMOID
-        ours = lambda: raw(x, bias, out, code, n_threads)  # noqa: E731
-    else:
-        fn = kernels.bias_relu if activation == "relu" else kernels.bias_sigmoid
-        ours = lambda: fn(x, bias, out, n_threads=n_threads)  # noqa: E731
+    fn = kernels.bias_relu if activation == "relu" else kernels.bias_sigmoid
+    ours = lambda: fn(x, bias, out, n_threads=n_threads)  # noqa: E731
     ref = (_numpy_relu if activation == "relu" else _numpy_sigmoid)(x, bias, out_ref)
     ours(), ref()
     np.testing.assert_allclose(out, out_ref, rtol=1e-5, atol=1e-6)
     compare(ours, ref, reference_name=f"numpy {activation} in place", group="activations",
-            api=api, target="fused", shape=f"{shape[0]}x{shape[1]}")
+            target="fused", shape=f"{shape[0]}x{shape[1]}")
 
 
-@pytest.mark.parametrize("api", ["checked", "raw"])
 @pytest.mark.parametrize("activation", ["relu", "sigmoid"])
-def test_bias_activation_backward(compare, rng, n_threads, activation, api):
+def test_bias_activation_backward(compare, rng, n_threads, activation):
     shape = SHAPES[activation]
     dy, y = _backward_inputs(rng, activation, shape)
     dx, dbias = np.empty(shape, np.float32), np.empty(shape[1], np.float32)
     dx_ref, dbias_ref = np.empty(shape, np.float32), np.empty(shape[1], np.float32)
-    if api == "raw":
-        raw = _activations._bias_activation_backward
-        code = RELU if activation == "relu" else SIGMOID
-        ours = lambda: raw(dy, y, dx, dbias, code, n_threads)  # noqa: E731
-    else:
-        fn = (kernels.bias_relu_backward if activation == "relu"
-              else kernels.bias_sigmoid_backward)
-        ours = lambda: fn(dy, y, dx, dbias, n_threads=n_threads)  # noqa: E731
+    fn = kernels.bias_relu_backward if activation == "relu" else kernels.bias_sigmoid_backward
+    ours = lambda: fn(dy, y, dx, dbias, n_threads=n_threads)  # noqa: E731
     make_ref = _numpy_relu_backward if activation == "relu" else _numpy_sigmoid_backward
     ref = make_ref(dy, y, dx_ref, dbias_ref)
     ours(), ref()
     np.testing.assert_allclose(dx, dx_ref, rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(dbias, dbias_ref, rtol=1e-4, atol=1e-4)
     compare(ours, ref, reference_name=f"numpy {activation} backward in place",
-            group="activations", api=api, target="fused", shape=f"{shape[0]}x{shape[1]}")
+            group="activations", target="fused", shape=f"{shape[0]}x{shape[1]}")

@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 import scipy.linalg.blas
 
-from nnkernels import _blas, kernels
+from nnkernels import kernels
 
 BATCH = 100
 # name: (m, k, n, trans_a, trans_b) for out (m, n) = op(a) @ op(b)
@@ -38,10 +38,7 @@ def _operands(rng, m, k, n, trans_a, trans_b):
     return a, b
 
 
-def _ours(api, a, b, out, trans_a, trans_b):
-    if api == "raw":
-        gemm = _blas._gemm
-        return lambda: gemm(a, b, out, trans_a, trans_b, 1.0, 0.0)
+def _ours(a, b, out, trans_a, trans_b):
     gemm = kernels.gemm
     return lambda: gemm(a, b, out, trans_a=trans_a, trans_b=trans_b)
 
@@ -60,17 +57,16 @@ def _reference(reference, a, b, out, trans_a, trans_b):
 
 
 @pytest.mark.parametrize("reference", ["scipy_sgemm", "numpy_matmul"])
-@pytest.mark.parametrize("api", ["checked", "raw"])
 @pytest.mark.parametrize("case", list(CASES))
-def test_gemm(compare, rng, case, api, reference):
+def test_gemm(compare, rng, case, reference):
     m, k, n, trans_a, trans_b = CASES[case]
     a, b = _operands(rng, m, k, n, trans_a, trans_b)
     out, out_ref = np.empty((m, n), np.float32), np.empty((m, n), np.float32)
-    ours = _ours(api, a, b, out, trans_a, trans_b)
+    ours = _ours(a, b, out, trans_a, trans_b)
     ref = _reference(reference, a, b, out_ref, trans_a, trans_b)
     ours(), ref()
     np.testing.assert_allclose(out, out_ref, rtol=1e-4, atol=1e-4 * np.sqrt(k))
-    compare(ours, ref, reference_name=reference, group=f"gemm {case}", api=api,
+    compare(ours, ref, reference_name=reference, group=f"gemm {case}",
             target="gemm" if reference == "scipy_sgemm" else None,
             same_pool=reference == "scipy_sgemm",
             flops=2 * m * k * n, shape=f"({m}x{k}) @ ({k}x{n})",
@@ -78,13 +74,12 @@ def test_gemm(compare, rng, case, api, reference):
 
 
 @pytest.mark.parametrize("reference", ["scipy_sgemm", "numpy_matmul"])
-@pytest.mark.parametrize("api", ["checked", "raw"])
-def test_gemm_training_step(compare, rng, api, reference):
+def test_gemm_training_step(compare, rng, reference):
     """All eight GEMMs back to back, as in one step: the number that sets samples/s."""
     ours_calls, ref_calls = [], []
     for m, k, n, trans_a, trans_b in CASES.values():
         a, b = _operands(rng, m, k, n, trans_a, trans_b)
-        ours_calls.append(_ours(api, a, b, np.empty((m, n), np.float32), trans_a, trans_b))
+        ours_calls.append(_ours(a, b, np.empty((m, n), np.float32), trans_a, trans_b))
         ref_calls.append(_reference(reference, a, b, np.empty((m, n), np.float32),
                                     trans_a, trans_b))
 
@@ -96,7 +91,7 @@ def test_gemm_training_step(compare, rng, api, reference):
         for call in ref_calls:
             call()
 
-    compare(ours, ref, reference_name=reference, group="gemm step (8 GEMMs)", api=api,
+    compare(ours, ref, reference_name=reference, group="gemm step (8 GEMMs)",
             target="gemm" if reference == "scipy_sgemm" else None,
             same_pool=reference == "scipy_sgemm",
             flops=STEP_FLOPS, samples=BATCH, shape="784-250-100-10, batch 100")

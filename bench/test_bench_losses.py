@@ -7,7 +7,7 @@ Softmax cross-entropy on the classifier's 100x10 logits; MSE on the autoencoder'
 import numpy as np
 import pytest
 
-from nnkernels import _losses, kernels
+from nnkernels import kernels
 
 
 def _numpy_softmax_cross_entropy(logits, labels, dlogits):
@@ -45,40 +45,30 @@ def _numpy_mse(pred, target, dpred):
     return run
 
 
-@pytest.mark.parametrize("api", ["checked", "raw"])
-def test_softmax_cross_entropy(compare, rng, n_threads, api):
+def test_softmax_cross_entropy(compare, rng, n_threads):
     n, m = 100, 10
     logits = rng.standard_normal((n, m), dtype=np.float32) * 3
     labels = rng.integers(0, m, n).astype(np.int64)
     grad, grad_ref = np.empty_like(logits), np.empty_like(logits)
-    if api == "raw":
-        raw = _losses._softmax_cross_entropy
-        ours = lambda: raw(logits, labels, grad, n_threads)  # noqa: E731
-    else:
-        fn = kernels.softmax_cross_entropy
-        ours = lambda: fn(logits, labels, grad, n_threads=n_threads)[0]  # noqa: E731
+    fn = kernels.softmax_cross_entropy
+    ours = lambda: fn(logits, labels, grad, n_threads=n_threads)[0]  # noqa: E731
     ref = _numpy_softmax_cross_entropy(logits, labels, grad_ref)
     np.testing.assert_allclose(ours(), ref(), rtol=1e-5)
     np.testing.assert_allclose(grad, grad_ref, rtol=1e-5, atol=1e-7)
     compare(ours, ref, reference_name="numpy stable softmax cross-entropy", group="losses",
-            api=api, target="fused", shape=f"{n}x{m}")
+            target="fused", shape=f"{n}x{m}")
 
 
-@pytest.mark.parametrize("api", ["checked", "raw"])
-def test_mse(compare, rng, n_threads, api):
+def test_mse(compare, rng, n_threads):
     shape = (100, 784)
     pred = rng.random(shape, dtype=np.float32)
     target = rng.random(shape, dtype=np.float32)
     grad, grad_ref = np.empty_like(pred), np.empty_like(pred)
-    if api == "raw":
-        raw = _losses._mse
-        ours = lambda: raw(pred, target, grad, n_threads)  # noqa: E731
-    else:
-        fn = kernels.mse
-        ours = lambda: fn(pred, target, grad, n_threads=n_threads)[0]  # noqa: E731
+    fn = kernels.mse
+    ours = lambda: fn(pred, target, grad, n_threads=n_threads)[0]  # noqa: E731
     ref = _numpy_mse(pred, target, grad_ref)
     np.testing.assert_allclose(ours(), ref(), rtol=1e-4)
     np.testing.assert_allclose(grad, grad_ref, rtol=1e-5, atol=1e-9)
     # np.dot runs in NumPy's OpenBLAS, threaded at this size: another thread pool.
-    compare(ours, ref, reference_name="numpy mse", group="losses", api=api,
+    compare(ours, ref, reference_name="numpy mse", group="losses",
             target="fused", same_pool=False, shape=f"{shape[0]}x{shape[1]}")

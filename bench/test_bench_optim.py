@@ -69,47 +69,37 @@ def _numpy_adam(param, grad, m, v):
     return run
 
 
-def _ours_rmsprop(api, param, grad, cache, n_threads):
-    if api == "raw":
-        raw, p, g, c = _optim._rmsprop_update, param.reshape(-1), grad.reshape(-1), \
-            cache.reshape(-1)
-        return lambda: raw(p, g, c, LR, RHO, EPS, 0.0, False, n_threads)
+def _ours_rmsprop(param, grad, cache, n_threads):
     fn = kernels.rmsprop_update
     return lambda: fn(param, grad, cache, lr=LR, rho=RHO, eps=EPS, n_threads=n_threads)
 
 
-def _ours_adam(api, param, grad, m, v, n_threads):
-    if api == "raw":
-        raw = _optim._adam_update
-        p, g, m1, v1 = (a.reshape(-1) for a in (param, grad, m, v))
-        return lambda: raw(p, g, m1, v1, LR, BETA1, BETA2, EPS, 0.0, False, STEP, n_threads)
+def _ours_adam(param, grad, m, v, n_threads):
     fn = kernels.adam_update
     return lambda: fn(param, grad, m, v, lr=LR, beta1=BETA1, beta2=BETA2, eps=EPS,
                       step=STEP, n_threads=n_threads)
 
 
-@pytest.mark.parametrize("api", ["checked", "raw"])
-def test_rmsprop(compare, rng, n_threads, api):
+def test_rmsprop(compare, rng, n_threads):
     param, grad, (cache,) = _state(rng, 1)
     p_ref, (c_ref,) = _copy(param, [cache])
-    ours = _ours_rmsprop(api, param, grad, cache, n_threads)
+    ours = _ours_rmsprop(param, grad, cache, n_threads)
     ref = _numpy_rmsprop(p_ref, grad, c_ref)
     ours(), ref()
     np.testing.assert_allclose(cache, c_ref, rtol=1e-5)
     np.testing.assert_allclose(param, p_ref, rtol=1e-5, atol=1e-6)
-    compare(ours, ref, reference_name="numpy rmsprop in place", group="optim", api=api,
+    compare(ours, ref, reference_name="numpy rmsprop in place", group="optim",
             target="fused", shape=f"{SHAPE[0]}x{SHAPE[1]}")
 
 
-@pytest.mark.parametrize("api", ["checked", "raw"])
-def test_adam(compare, rng, n_threads, api):
+def test_adam(compare, rng, n_threads):
     param, grad, (m, v) = _state(rng, 2)
     p_ref, (m_ref, v_ref) = _copy(param, [m, v])
-    ours = _ours_adam(api, param, grad, m, v, n_threads)
+    ours = _ours_adam(param, grad, m, v, n_threads)
     ref = _numpy_adam(p_ref, grad, m_ref, v_ref)
     ours(), ref()
     np.testing.assert_allclose(m, m_ref, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(v, v_ref, rtol=1e-5, atol=1e-7)
     np.testing.assert_allclose(param, p_ref, rtol=1e-5, atol=1e-6)
-    compare(ours, ref, reference_name="numpy adam in place", group="optim", api=api,
+    compare(ours, ref, reference_name="numpy adam in place", group="optim",
             target="fused", shape=f"{SHAPE[0]}x{SHAPE[1]}")

@@ -6,6 +6,29 @@ Outputs may be the very same arrays as inputs (in place); partial overlap is uns
 """
 from cython cimport floating
 
+cdef enum Activation:
+    IDENTITY = 0
+    RELU = 1
+    SIGMOID = 2
+
+# Pointer forms, over n rows of m elements; row i of x starts at x + i * s_x
+# (likewise the other matrices).
+cdef void bias_act_rows(const floating* x, Py_ssize_t s_x,   # IN  (n, m)
+                        const floating* bias,                # IN  (m,)
+                        floating* out, Py_ssize_t s_out,     # OUT (n, m)
+                        Py_ssize_t n, Py_ssize_t m, Activation act,
+                        int n_threads) noexcept nogil
+
+# dy and dbias always; y and dx unused (may be NULL) for IDENTITY.
+cdef void bias_act_backward_rows(const floating* dy, Py_ssize_t s_dy,  # IN  (n, m)
+                                 const floating* y, Py_ssize_t s_y,    # IN  (n, m)
+                                 floating* dx, Py_ssize_t s_dx,        # OUT (n, m)
+                                 floating* dbias,                      # OUT (m,)
+                                 Py_ssize_t n, Py_ssize_t m, Activation act,
+                                 int n_threads) noexcept nogil
+
+# Memoryview forms.
+
 cdef void bias_relu(const floating[:, ::1] x,     # IN  (n, m)
                     const floating[::1] bias,     # IN  (m,)
                     floating[:, ::1] out,         # OUT (n, m)

@@ -5,6 +5,15 @@ from cython cimport floating
 # every BLAS integer goes through this one typedef.
 ctypedef int blas_int
 
+# Pointer form: c (m, n) = alpha op(a) op(b) + beta c, op(a) (m, k), op(b) (k, n);
+# row i of a starts at a + i * s_a (likewise b, c).
+cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
+                    const floating* a, Py_ssize_t s_a,
+                    const floating* b, Py_ssize_t s_b,
+                    floating beta, floating* c, Py_ssize_t s_c,
+                    Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil
+
+# Memoryview form.
 cdef void gemm(bint trans_a, bint trans_b, floating alpha,
                const floating[:, ::1] a,  # IN  (m, k), or (k, m) if trans_a
                const floating[:, ::1] b,  # IN  (k, n), or (n, k) if trans_b

@@ -7,6 +7,25 @@ very same array as an input (in place); partial overlap is unsafe.
 from cython cimport floating
 from libc.stdint cimport int64_t
 
+cdef enum Loss:
+    SOFTMAX_CE = 0   # a: logits, labels: class indices (b unused)
+    MSE = 1          # a: pred, b: target
+    SIGMOID_BCE = 2  # a: logits, b: targets
+
+# Pointer form of the three losses, over n rows of m elements; row i of a starts at
+# a + i * s_a (likewise b and grad). labels is used by SOFTMAX_CE only.
+cdef double loss_rows(Loss loss, const floating* a, Py_ssize_t s_a,  # IN  (n, m)
+                      const floating* b, Py_ssize_t s_b,             # IN  (n, m)
+                      const int64_t* labels,                         # IN  (n,)
+                      floating* grad, Py_ssize_t s_g,                # OUT (n, m)
+                      Py_ssize_t n, Py_ssize_t m, int n_threads) noexcept nogil
+
+cdef void softmax_rows(const floating* logits, Py_ssize_t s_z,  # IN  (n, m)
+                       floating* out, Py_ssize_t s_out,         # OUT (n, m)
+                       Py_ssize_t n, Py_ssize_t m, int n_threads) noexcept nogil
+
+# Memoryview forms.
+
 # Mean over rows of -log softmax(logits)[label]; dlogits = (softmax - onehot) / n.
 # Returns NaN, leaving that row's gradient unwritten, if a label is outside [0, m).
 cdef double softmax_cross_entropy(const floating[:, ::1] logits,  # IN  (n, m)

@@ -5,6 +5,21 @@ reshape(-1)); param, grad and the state arrays must not overlap.
 """
 from cython cimport floating
 
+# Pointer forms, over n elements (the formulas below; velocity NULL for plain SGD).
+cdef void rmsprop_flat(floating* param, const floating* grad, floating* cache,
+                       Py_ssize_t n, double lr, double rho, double eps,
+                       double weight_decay, bint eps_inside_sqrt,
+                       int n_threads) noexcept nogil
+cdef void sgd_flat(floating* param, const floating* grad, floating* velocity,
+                   Py_ssize_t n, double lr, double momentum, double weight_decay,
+                   bint nesterov, int n_threads) noexcept nogil
+cdef void adam_flat(floating* param, const floating* grad, floating* m, floating* v,
+                    Py_ssize_t n, double lr, double beta1, double beta2, double eps,
+                    double weight_decay, bint decoupled_weight_decay, long step,
+                    int n_threads) noexcept nogil
+
+# Memoryview forms.
+
 # cache = rho cache + (1 - rho) g^2, with g = grad + weight_decay param;
 # param -= lr g / (sqrt(cache) + eps)       (PyTorch, eps_inside_sqrt=False)
 # param -= lr g / sqrt(cache + eps)         (Gorgonia, eps_inside_sqrt=True)

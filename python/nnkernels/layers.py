@@ -7,15 +7,15 @@ batch: after the first batch of a given size, forward and backward allocate noth
 """
 import numpy as np
 
-from nnkernels import _activations, _blas
-from nnkernels._threads import get_num_threads
+from nnkernels import kernels
 from nnkernels._validation import FLOAT_DTYPES
 
 ACTIVATIONS = (None, "relu", "sigmoid")
 INITIALIZERS = ("glorot_normal", "glorot_uniform", "he_normal", "zeros")
-_KERNEL_ACTIVATION = {None: _activations.ACTIVATIONS["identity"],
-                      "relu": _activations.ACTIVATIONS["relu"],
-                      "sigmoid": _activations.ACTIVATIONS["sigmoid"]}
+_FORWARD = {None: kernels.bias_add, "relu": kernels.bias_relu,
+            "sigmoid": kernels.bias_sigmoid}
+_BACKWARD = {None: None, "relu": kernels.bias_relu_backward,
+             "sigmoid": kernels.bias_sigmoid_backward}
 
 
 class Parameter:
@@ -107,7 +107,7 @@ class Dense:
         self.activation = activation
         self.init = init
         self.dtype = _check_dtype(dtype)
-        self._act = _KERNEL_ACTIVATION[activation]
+        self._forward, self._backward = _FORWARD[activation], _BACKWARD[activation]
         self.weight = Parameter(np.zeros((in_features, out_features), self.dtype), "weight")
         self.bias = Parameter(np.zeros(out_features, self.dtype), "bias")
         self._buffers = {}  # batch size -> (y, dz, dx)
@@ -157,8 +157,8 @@ class Dense:
             the same n (copy it to keep it).
         """
         y = self._buffers_for(x.shape[0])[0]
-        _blas._gemm(x, self.weight.data, y, False, False, 1.0, 0.0)
-        _activations._bias_activation(y, self.bias.data, y, self._act, get_num_threads())
+        kernels.gemm(x, self.weight.data, y)
+        self._forward(y, self.bias.data, y)
         self._x, self._y = x, y
         return y
 
@@ -178,17 +178,15 @@ class Dense:
         if self._y is None or self._y.shape[0] != dy.shape[0]:
             raise RuntimeError("Dense.backward: call forward on the same batch first")
         _, dz, dx = self._buffers_for(dy.shape[0])
-        n_threads = get_num_threads()
-        if self.activation is None:
-            _activations._bias_backward(dy, self.bias.grad, n_threads)
+        if self._backward is None:  # the identity: dz is dy
+            kernels.bias_backward(dy, self.bias.grad)
             dz = dy
         else:
-            _activations._bias_activation_backward(dy, self._y, dz, self.bias.grad,
-                                                   self._act, n_threads)
-        _blas._gemm(self._x, dz, self.weight.grad, True, False, 1.0, 0.0)
+            self._backward(dy, self._y, dz, self.bias.grad)
+        kernels.gemm(self._x, dz, self.weight.grad, trans_a=True)
         if not need_input_grad:
             return None
-        _blas._gemm(dz, self.weight.data, dx, False, True, 1.0, 0.0)
+        kernels.gemm(dz, self.weight.data, dx, trans_b=True)
         return dx
 
     __call__ = forward

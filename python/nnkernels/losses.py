@@ -5,9 +5,7 @@ batch of a given size). ``forward`` returns the loss; ``backward`` returns dL/d(
 """
 import numpy as np
 
-from nnkernels import _losses
-from nnkernels._threads import get_num_threads
-from nnkernels._validation import check_label_range
+from nnkernels import kernels
 
 
 class Loss:
@@ -51,16 +49,10 @@ class SoftmaxCrossEntropy(Loss):
     target_kind = "labels"
 
     def forward(self, logits, labels):
-        loss = _losses._softmax_cross_entropy(logits, labels, self._grad_buffer(logits),
-                                              get_num_threads())
-        if loss != loss:  # NaN: a bad label, or non-finite logits
-            check_label_range("SoftmaxCrossEntropy", "labels", labels, logits.shape[1])
-        return loss
+        return kernels.softmax_cross_entropy(logits, labels, self._grad_buffer(logits))[0]
 
     def output(self, z, out=None):
-        out = np.empty_like(z) if out is None else out
-        _losses._softmax(z, out, get_num_threads())
-        return out
+        return kernels.softmax(z, out)
 
 
 class MeanSquaredError(Loss):
@@ -70,7 +62,7 @@ class MeanSquaredError(Loss):
     target_kind = "values"
 
     def forward(self, pred, target):
-        return _losses._mse(pred, target, self._grad_buffer(pred), get_num_threads())
+        return kernels.mse(pred, target, self._grad_buffer(pred))[0]
 
 
 class SigmoidBinaryCrossEntropy(Loss):
@@ -83,16 +75,11 @@ class SigmoidBinaryCrossEntropy(Loss):
     target_kind = "values"
 
     def forward(self, logits, targets):
-        return _losses._sigmoid_binary_cross_entropy(logits, targets,
-                                                     self._grad_buffer(logits),
-                                                     get_num_threads())
+        return kernels.sigmoid_binary_cross_entropy(logits, targets,
+                                                    self._grad_buffer(logits))[0]
 
     def output(self, z, out=None):
-        from nnkernels import _activations
-        out = np.empty_like(z) if out is None else out
-        _activations._bias_activation(z, np.zeros(z.shape[1], z.dtype), out,
-                                      _activations.ACTIVATIONS["sigmoid"], get_num_threads())
-        return out
+        return kernels.bias_sigmoid(z, np.zeros(z.shape[1], z.dtype), out)
 
 
 LOSSES = {cls.name: cls for cls in (SoftmaxCrossEntropy, MeanSquaredError,

@@ -7,8 +7,7 @@ given its parameters at construction (PyTorch style) or by ``Sequential.compile`
 """
 import numpy as np
 
-from nnkernels import _optim
-from nnkernels._threads import get_num_threads
+from nnkernels import kernels
 from nnkernels._validation import check_hyperparameter
 
 
@@ -21,7 +20,6 @@ class Optimizer:
         self.lr = check_hyperparameter(type(self).__name__, "lr", lr, low=0)
         self.params = []
         self.state = []
-        self._flat = []  # per parameter: 1-D views of data, grad and state, made once
         self.iterations = 0
         if params is not None:
             self.add_params(params)
@@ -32,8 +30,6 @@ class Optimizer:
             state = {name: np.zeros_like(p.data) for name in self._state_names}
             self.params.append(p)
             self.state.append(state)
-            self._flat.append((p.data.reshape(-1), p.grad.reshape(-1),
-                               {k: v.reshape(-1) for k, v in state.items()}))
 
     def zero_grad(self):
         for p in self.params:
@@ -46,9 +42,8 @@ class Optimizer:
             raise RuntimeError(f"{type(self).__name__}.step: no parameters; pass them to "
                                "the constructor or use Sequential.compile")
         self.iterations += 1
-        n_threads = get_num_threads()
-        for data, grad, state in self._flat:
-            self._update(data, grad, state, n_threads)
+        for p, state in zip(self.params, self.state):
+            self._update(p.data, p.grad, state)
 
     def hyperparameters(self):
         raise NotImplementedError
@@ -123,9 +118,10 @@ class RMSProp(Optimizer):
         return {"lr": self.lr, "rho": self.rho, "eps": self.eps,
                 "weight_decay": self.weight_decay, "epsilon": self.epsilon}
 
-    def _update(self, p, g, s, n_threads):
-        _optim._rmsprop_update(p, g, s["cache"], self.lr, self.rho, self.eps,
-                               self.weight_decay, self.epsilon == "inside", n_threads)
+    def _update(self, p, g, s):
+        kernels.rmsprop_update(p, g, s["cache"], lr=self.lr, rho=self.rho, eps=self.eps,
+                               weight_decay=self.weight_decay,
+                               eps_inside_sqrt=self.epsilon == "inside")
 
 
 class SGD(Optimizer):
@@ -151,9 +147,9 @@ class SGD(Optimizer):
         return {"lr": self.lr, "momentum": self.momentum, "weight_decay": self.weight_decay,
                 "nesterov": self.nesterov}
 
-    def _update(self, p, g, s, n_threads):
-        _optim._sgd_update(p, g, s["velocity"], self.lr, self.momentum, self.weight_decay,
-                           self.nesterov, n_threads)
+    def _update(self, p, g, s):
+        kernels.sgd_update(p, g, s["velocity"], lr=self.lr, momentum=self.momentum,
+                           weight_decay=self.weight_decay, nesterov=self.nesterov)
 
 
 class Adam(Optimizer):
@@ -179,10 +175,11 @@ class Adam(Optimizer):
                 "weight_decay": self.weight_decay,
                 "decoupled_weight_decay": self.decoupled_weight_decay}
 
-    def _update(self, p, g, s, n_threads):
-        _optim._adam_update(p, g, s["m"], s["v"], self.lr, self.beta1, self.beta2, self.eps,
-                            self.weight_decay, self.decoupled_weight_decay, self.iterations,
-                            n_threads)
+    def _update(self, p, g, s):
+        kernels.adam_update(p, g, s["m"], s["v"], lr=self.lr, beta1=self.beta1,
+                            beta2=self.beta2, eps=self.eps, weight_decay=self.weight_decay,
+                            decoupled_weight_decay=self.decoupled_weight_decay,
+                            step=self.iterations)
 
 
 OPTIMIZERS = {"rmsprop": RMSProp, "sgd": SGD, "adam": Adam}
