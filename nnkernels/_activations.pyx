@@ -49,19 +49,27 @@ cdef void bias_act_backward_rows(const floating* dy, Py_ssize_t s_dy,
                                  Py_ssize_t n, Py_ssize_t m, Activation act,
                                  int n_threads) noexcept nogil:
     # Row i of dy starts at dy + i * s_dy (likewise y, dx). Column blocks: each owns
-    # its columns and sums them over rows 0..n-1 in order, so the bits do not depend
-    # on the thread count.
-    cdef Py_ssize_t n_blocks = (m + COLUMN_BLOCK - 1) // COLUMN_BLOCK
-    cdef Py_ssize_t block, lo, hi
-    if use_threads(n * m, n_threads, COST_CHEAP):
+    # its columns and sums them over rows 0..n-1 in one order that depends on the row
+    # index only, so the bits do not depend on how the columns are cut. Unthreaded,
+    # blocks as wide as the accumulator allows (whole rows for m <= COLUMN_BLOCK:
+    # contiguous streams, ~15 % faster than 64-wide blocks); threaded, one block per
+    # thread if the accumulator allows.
+    cdef bint threaded = use_threads(n * m, n_threads, COST_CHEAP)
+    cdef Py_ssize_t width = COLUMN_BLOCK
+    cdef Py_ssize_t n_blocks, block, lo, hi
+    if threaded:
+        width = ((m + n_threads - 1) // n_threads + 15) // 16 * 16
+        width = width if width < COLUMN_BLOCK else COLUMN_BLOCK
+    n_blocks = (m + width - 1) // width
+    if threaded:
         for block in prange(n_blocks, schedule="static", num_threads=n_threads):
-            lo = block * COLUMN_BLOCK
-            hi = lo + COLUMN_BLOCK if lo + COLUMN_BLOCK < m else m
+            lo = block * width
+            hi = lo + width if lo + width < m else m
             _backward_block(dy, s_dy, y, s_y, dx, s_dx, dbias, n, lo, hi, act)
     else:
         for block in range(n_blocks):
-            lo = block * COLUMN_BLOCK
-            hi = lo + COLUMN_BLOCK if lo + COLUMN_BLOCK < m else m
+            lo = block * width
+            hi = lo + width if lo + width < m else m
             _backward_block(dy, s_dy, y, s_y, dx, s_dx, dbias, n, lo, hi, act)
 
 
