@@ -96,10 +96,13 @@ def test_backward_against_finite_differences(act, shape):
 
 
 @pytest.mark.parametrize("act", ["relu", "sigmoid"])
-@pytest.mark.parametrize("shape", [(1000, 250), (513, 77), (100, 784), (1000, 784)])
+@pytest.mark.parametrize("shape", [(1000, 250), (513, 77), (100, 784), (1000, 784),
+                                   (600, 1500)])
 def test_same_bits_for_one_and_two_threads(act, shape, dtype):
     # (1000, 784) is above the size from which even the cheap loops (ReLU, the
-    # backward passes) run on two threads (PARALLEL_MIN_WORK in _common.pxd).
+    # backward passes) run on two threads (PARALLEL_MIN_WORK in _common.pxd). The bias
+    # gradient's columns are then cut differently (one block of 784 on one thread, two
+    # of 392 on two; (600, 1500): 1024 + 476 against 752 + 748).
     rng = np.random.default_rng(1)
     x = rng.standard_normal(shape).astype(dtype)
     bias = rng.standard_normal(shape[1]).astype(dtype)

@@ -89,6 +89,19 @@ def test_mse_matches_numpy(shape, dtype):
     np.testing.assert_allclose(grad, 2 * diff / diff.size, rtol=tol["rtol"], atol=tol["atol"])
 
 
+@pytest.mark.parametrize("shape", [(2, 5003), (1, 300_001), (7, 255)])
+def test_mse_loss_is_accurate_on_long_rows(shape):
+    # float32 squares are summed in runs of up to 32 groups of 8 before the double
+    # accumulators: the loss stays within a few float32 ulp of the exact mean of the
+    # float32 inputs (NumPy's own float32 dot is less accurate on rows this long).
+    rng = np.random.default_rng(shape[1])
+    pred = rng.random(shape, dtype=np.float32)
+    target = rng.random(shape, dtype=np.float32)
+    loss, _ = kernels.mse(pred, target)
+    exact = np.mean((pred.astype(np.float64) - target) ** 2)
+    assert loss == pytest.approx(exact, rel=3e-7)
+
+
 def test_mse_finite_differences():
     rng = np.random.default_rng(4)
     pred, target = rng.random((3, 5)), rng.random((3, 5))

@@ -192,6 +192,22 @@ def test_fit_nan_input():
         _classifier().fit(x, np.zeros(10, int), verbose=0)
 
 
+@pytest.mark.parametrize("value", [np.inf, -np.inf])
+def test_predict_infinite_input(value):
+    x = np.zeros((4, 8), np.float32)
+    x[2, 0] = value
+    with pytest.raises(ValueError, match=rf"'x' has a non-finite value {value} at \(2, 0\)"):
+        _classifier().predict(x)
+
+
+def test_huge_finite_input_is_accepted():
+    # Row sums overflow float32 here (the quick finiteness test's false alarm): the
+    # elementwise re-check must accept the input.
+    x = np.full((3, 8), 3e38, np.float32)
+    x[1] = -3e38
+    _classifier().predict(x)  # no ValueError
+
+
 def test_fit_bad_epochs_and_batch_size():
     with pytest.raises(ValueError, match=r"'epochs' must be an int >= 1; got 0"):
         _classifier().fit(np.zeros((10, 8)), np.zeros(10, int), epochs=0)

@@ -157,3 +157,27 @@ def test_bad_thread_count():
 def test_gemm_beta_without_out():
     with pytest.raises(ValueError, match=r"beta=0.5 accumulates into 'out'"):
         kernels.gemm(ones(2, 2), ones(2, 2), beta=0.5)
+
+
+def test_byte_swapped_dtype():
+    # Same type number as float32, other byte order: the kernels would read garbage.
+    x = np.ones((2, 3), dtype=">f4" if np.little_endian else "<f4")
+    with pytest.raises(TypeError, match=r"'x' must have dtype float32 or float64; got [<>]f4"):
+        kernels.bias_relu(x, ones(3))
+
+
+def test_labels_of_another_integer_type_are_converted():
+    logits = ones(3, 4)
+    loss64, _ = kernels.softmax_cross_entropy(logits, np.array([0, 3, 1]))
+    loss8, _ = kernels.softmax_cross_entropy(logits, np.array([0, 3, 1], dtype=np.uint8)[::1])
+    strided, _ = kernels.softmax_cross_entropy(logits, np.array([0, 9, 3, 9, 1, 9])[::2])
+    assert loss64 == loss8 == strided
+
+
+def test_overlap_is_exact_for_neighbouring_rows():
+    # Adjacent, non-overlapping views of one buffer are accepted; one shared element
+    # is not (the bounds test is exact for C-contiguous arrays).
+    buf = ones(4, 3)
+    kernels.bias_relu(buf[:2], ones(3), out=buf[2:])
+    with pytest.raises(ValueError, match=r"'out' overlaps 'x'"):
+        kernels.bias_relu(buf[:2], ones(3), out=buf.reshape(-1)[5:11].reshape(2, 3))
