@@ -58,6 +58,23 @@ cdef inline Py_ssize_t _size(object a) noexcept:
     return cnp.PyArray_SIZE(<cnp.ndarray>a)
 
 
+cdef int _matrix(str func, str name, object a, Py_ssize_t* shape, int typenum=-1) except -1:
+    """check_float_array for a 2-D array; its shape into `shape`; returns its typenum."""
+    check_float_array(func, name, a, 2, typenum)
+    shape[0], shape[1] = _dim(a, 0), _dim(a, 1)
+    return float_typenum(a)
+
+
+cdef object _output(str func, str name, object out, int ndim, const Py_ssize_t* shape,
+                    int typenum, tuple inputs, bint allow_same):
+    """check_out (allocating when out is None), then check_separate against each
+    (name, array) pair of `inputs`."""
+    out = check_out(func, name, out, ndim, shape, typenum)
+    for in_name, a in inputs:
+        check_separate(func, name, out, in_name, a, allow_same)
+    return out
+
+
 def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     """out = alpha * op(a) @ op(b) + beta * out, through BLAS sgemm/dgemm.
 
@@ -76,12 +93,12 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     out : array of shape (m, n)
     """
     f = "gemm"
-    check_float_array(f, "a", a, 2)
-    cdef int t = float_typenum(a)
-    check_float_array(f, "b", b, 2, t)
+    cdef Py_ssize_t a_shape[2], b_shape[2], shape[2]
+    cdef int t = _matrix(f, "a", a, a_shape)
+    _matrix(f, "b", b, b_shape, t)
     cdef bint ta = bool(trans_a), tb = bool(trans_b)
-    cdef Py_ssize_t m = _dim(a, 1 if ta else 0), k = _dim(a, 0 if ta else 1)
-    cdef Py_ssize_t kb = _dim(b, 1 if tb else 0), n = _dim(b, 0 if tb else 1)
+    cdef Py_ssize_t m = a_shape[1 if ta else 0], k = a_shape[0 if ta else 1]
+    cdef Py_ssize_t kb = b_shape[1 if tb else 0], n = b_shape[0 if tb else 1]
     if k != kb:
         raise ValueError(f"gemm: inner dimensions differ: op(a) has shape {(m, k)} and "
                          f"op(b) has shape {(kb, n)} (trans_a={trans_a}, trans_b={trans_b})")
@@ -89,15 +106,12 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     cdef double c_beta = check_hyperparameter(f, "beta", beta)
     if out is None and c_beta != 0:
         raise ValueError(f"gemm: beta={c_beta} accumulates into 'out', so 'out' is required")
-    cdef Py_ssize_t shape[2]
     shape[0], shape[1] = m, n
-    out = check_out(f, "out", out, 2, shape, t)
-    check_separate(f, "out", out, "a", a, False)
-    check_separate(f, "out", out, "b", b, False)
+    out = _output(f, "out", out, 2, shape, t, (("a", a), ("b", b)), False)
     cdef void* pa = _data(a)
     cdef void* pb = _data(b)
     cdef void* pc = _data(out)
-    cdef Py_ssize_t s_a = _dim(a, 1), s_b = _dim(b, 1)
+    cdef Py_ssize_t s_a = a_shape[1], s_b = b_shape[1]
     with nogil:
         if t == F32:
             gemm_rows(ta, tb, <float>c_alpha, <const float*>pa, s_a, <const float*>pb, s_b,
@@ -110,15 +124,11 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
 
 cdef object _forward(str func, Activation act, object x, object bias, object out,
                      object n_threads):
-    check_float_array(func, "x", x, 2)
-    cdef int t = float_typenum(x)
-    check_float_array(func, "bias", bias, 1, t)
     cdef Py_ssize_t shape[2]
-    shape[0], shape[1] = _dim(x, 0), _dim(x, 1)
+    cdef int t = _matrix(func, "x", x, shape)
+    check_float_array(func, "bias", bias, 1, t)
     check_shape(func, "bias", bias, 1, &shape[1], "x", x)
-    out = check_out(func, "out", out, 2, shape, t)
-    check_separate(func, "out", out, "x", x, True)
-    check_separate(func, "out", out, "bias", bias, True)
+    out = _output(func, "out", out, 2, shape, t, (("x", x), ("bias", bias)), True)
     cdef int threads = check_positive_threads(func, n_threads)
     cdef void* px = _data(x)
     cdef void* pb = _data(bias)
@@ -160,25 +170,15 @@ def bias_add(x, bias, out=None, *, n_threads=None):
     return _forward("bias_add", IDENTITY, x, bias, out, n_threads)
 
 
-cdef object _check_dbias(str func, object dbias, Py_ssize_t m, int t):
-    return check_out(func, "dbias", dbias, 1, &m, t)
-
-
 cdef tuple _backward(str func, Activation act, object dy, object y, object dx,
                      object dbias, object n_threads):
-    check_float_array(func, "dy", dy, 2)
-    cdef int t = float_typenum(dy)
-    check_float_array(func, "y", y, 2, t)
     cdef Py_ssize_t shape[2]
-    shape[0], shape[1] = _dim(dy, 0), _dim(dy, 1)
+    cdef int t = _matrix(func, "dy", dy, shape)
+    check_float_array(func, "y", y, 2, t)
     check_shape(func, "y", y, 2, shape, "dy", dy)
-    dx = check_out(func, "dx", dx, 2, shape, t)
-    check_separate(func, "dx", dx, "dy", dy, True)
-    check_separate(func, "dx", dx, "y", y, True)
-    dbias = _check_dbias(func, dbias, shape[1], t)
-    check_separate(func, "dbias", dbias, "dy", dy, False)
-    check_separate(func, "dbias", dbias, "y", y, False)
-    check_separate(func, "dbias", dbias, "dx", dx, False)
+    dx = _output(func, "dx", dx, 2, shape, t, (("dy", dy), ("y", y)), True)
+    dbias = _output(func, "dbias", dbias, 1, &shape[1], t,
+                    (("dy", dy), ("y", y), ("dx", dx)), False)
     cdef int threads = check_positive_threads(func, n_threads)
     cdef void* pdy = _data(dy)
     cdef void* py = _data(y)
@@ -234,11 +234,10 @@ def bias_backward(dy, dbias=None, *, n_threads=None):
     dbias : array of shape (m,)
     """
     f = "bias_backward"
-    check_float_array(f, "dy", dy, 2)
-    cdef int t = float_typenum(dy)
-    cdef Py_ssize_t n = _dim(dy, 0), m = _dim(dy, 1)
-    dbias = _check_dbias(f, dbias, m, t)
-    check_separate(f, "dbias", dbias, "dy", dy, False)
+    cdef Py_ssize_t shape[2]
+    cdef int t = _matrix(f, "dy", dy, shape)
+    cdef Py_ssize_t n = shape[0], m = shape[1]
+    dbias = _output(f, "dbias", dbias, 1, &m, t, (("dy", dy),), False)
     cdef int threads = check_positive_threads(f, n_threads)
     cdef void* pdy = _data(dy)
     cdef void* pdb = _data(dbias)
@@ -297,15 +296,12 @@ def softmax_cross_entropy(logits, labels, dlogits=None, *, n_threads=None):
     dlogits : array of shape (n, m)
     """
     f = "softmax_cross_entropy"
-    check_float_array(f, "logits", logits, 2)
-    cdef int t = float_typenum(logits)
-    _check_nonempty(f, "logits", logits)
-    labels = check_labels(f, "labels", labels, _dim(logits, 0))
     cdef Py_ssize_t shape[2]
-    shape[0], shape[1] = _dim(logits, 0), _dim(logits, 1)
-    dlogits = check_out(f, "dlogits", dlogits, 2, shape, t)
-    check_separate(f, "dlogits", dlogits, "logits", logits, True)
-    check_separate(f, "dlogits", dlogits, "labels", labels, True)
+    cdef int t = _matrix(f, "logits", logits, shape)
+    _check_nonempty(f, "logits", logits)
+    labels = check_labels(f, "labels", labels, shape[0])
+    dlogits = _output(f, "dlogits", dlogits, 2, shape, t,
+                      (("logits", logits), ("labels", labels)), True)
     cdef double loss = _loss(SOFTMAX_CE, t, logits, None, labels, dlogits,
                              check_positive_threads(f, n_threads))
     if math.isnan(loss):
@@ -326,12 +322,9 @@ def softmax(logits, out=None, *, n_threads=None):
     out : array of shape (n, m), rows summing to 1
     """
     f = "softmax"
-    check_float_array(f, "logits", logits, 2)
-    cdef int t = float_typenum(logits)
     cdef Py_ssize_t shape[2]
-    shape[0], shape[1] = _dim(logits, 0), _dim(logits, 1)
-    out = check_out(f, "out", out, 2, shape, t)
-    check_separate(f, "out", out, "logits", logits, True)
+    cdef int t = _matrix(f, "logits", logits, shape)
+    out = _output(f, "out", out, 2, shape, t, (("logits", logits),), True)
     cdef int threads = check_positive_threads(f, n_threads)
     cdef void* pz = _data(logits)
     cdef void* po = _data(out)
@@ -346,16 +339,12 @@ def softmax(logits, out=None, *, n_threads=None):
 
 cdef tuple _pair_loss(str func, Loss loss, str a_name, object a, str b_name, object b,
                       str grad_name, object grad, object n_threads):
-    check_float_array(func, a_name, a, 2)
-    cdef int t = float_typenum(a)
-    check_float_array(func, b_name, b, 2, t)
     cdef Py_ssize_t shape[2]
-    shape[0], shape[1] = _dim(a, 0), _dim(a, 1)
+    cdef int t = _matrix(func, a_name, a, shape)
+    check_float_array(func, b_name, b, 2, t)
     check_shape(func, b_name, b, 2, shape, a_name, a)
     _check_nonempty(func, a_name, a)
-    grad = check_out(func, grad_name, grad, 2, shape, t)
-    check_separate(func, grad_name, grad, a_name, a, True)
-    check_separate(func, grad_name, grad, b_name, b, True)
+    grad = _output(func, grad_name, grad, 2, shape, t, ((a_name, a), (b_name, b)), True)
     return _loss(loss, t, a, b, None, grad, check_positive_threads(func, n_threads)), grad
 
 
@@ -566,15 +555,13 @@ def online_sigmoid_sgd(x, targets, weights, bias, *, lr, epochs):
     (weights, bias)
     """
     func = "online_sigmoid_sgd"
-    check_float_array(func, "x", x, 2)
-    cdef int t = float_typenum(x)
+    cdef Py_ssize_t shape[2], one = 1
+    cdef int t = _matrix(func, "x", x, shape)
     check_float_array(func, "targets", targets, 1, t)
-    cdef Py_ssize_t n = _dim(x, 0), k = _dim(x, 1), one = 1
-    check_shape(func, "targets", targets, 1, &n, "x", x)
+    check_shape(func, "targets", targets, 1, &shape[0], "x", x)
     # weights and bias are updated in place: writeable, separate buffers
-    check_out(func, "weights", weights, 1, &k, t)
-    check_out(func, "bias", bias, 1, &one, t)
-    check_separate(func, "bias", bias, "weights", weights, False)
+    check_out(func, "weights", weights, 1, &shape[1], t)
+    _output(func, "bias", bias, 1, &one, t, (("weights", weights),), False)
     for name, a in (("x", x), ("targets", targets)):
         if overlap(a, weights) or overlap(a, bias):
             raise ValueError(f"{func}: '{name}' overlaps the parameters being updated")
