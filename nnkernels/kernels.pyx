@@ -66,12 +66,15 @@ cdef int _matrix(str func, str name, object a, Py_ssize_t* shape, int typenum=-1
 
 
 cdef object _output(str func, str name, object out, int ndim, const Py_ssize_t* shape,
-                    int typenum, tuple inputs, bint allow_same):
+                    int typenum, bint allow_same, str name1, object a1, str name2=None,
+                    object a2=None, str name3=None, object a3=None):
     """check_out (allocating when out is None), then check_separate against each
-    (name, array) pair of `inputs`."""
+    input (name1, a1), ... (a None input is skipped). Separate arguments rather than
+    a tuple of pairs: building those cost 0.2-0.4 us per call."""
     out = check_out(func, name, out, ndim, shape, typenum)
-    for in_name, a in inputs:
-        check_separate(func, name, out, in_name, a, allow_same)
+    check_separate(func, name, out, name1, a1, allow_same)
+    check_separate(func, name, out, name2, a2, allow_same)
+    check_separate(func, name, out, name3, a3, allow_same)
     return out
 
 
@@ -107,7 +110,7 @@ def gemm(a, b, out=None, *, trans_a=False, trans_b=False, alpha=1.0, beta=0.0):
     if out is None and c_beta != 0:
         raise ValueError(f"gemm: beta={c_beta} accumulates into 'out', so 'out' is required")
     shape[0], shape[1] = m, n
-    out = _output(f, "out", out, 2, shape, t, (("a", a), ("b", b)), False)
+    out = _output(f, "out", out, 2, shape, t, False, "a", a, "b", b)
     cdef void* pa = _data(a)
     cdef void* pb = _data(b)
     cdef void* pc = _data(out)
@@ -128,7 +131,7 @@ cdef object _forward(str func, Activation act, object x, object bias, object out
     cdef int t = _matrix(func, "x", x, shape)
     check_float_array(func, "bias", bias, 1, t)
     check_shape(func, "bias", bias, 1, &shape[1], "x", x)
-    out = _output(func, "out", out, 2, shape, t, (("x", x), ("bias", bias)), True)
+    out = _output(func, "out", out, 2, shape, t, True, "x", x, "bias", bias)
     cdef int threads = check_positive_threads(func, n_threads)
     cdef void* px = _data(x)
     cdef void* pb = _data(bias)
@@ -176,9 +179,9 @@ cdef tuple _backward(str func, Activation act, object dy, object y, object dx,
     cdef int t = _matrix(func, "dy", dy, shape)
     check_float_array(func, "y", y, 2, t)
     check_shape(func, "y", y, 2, shape, "dy", dy)
-    dx = _output(func, "dx", dx, 2, shape, t, (("dy", dy), ("y", y)), True)
-    dbias = _output(func, "dbias", dbias, 1, &shape[1], t,
-                    (("dy", dy), ("y", y), ("dx", dx)), False)
+    dx = _output(func, "dx", dx, 2, shape, t, True, "dy", dy, "y", y)
+    dbias = _output(func, "dbias", dbias, 1, &shape[1], t, False, "dy", dy, "y", y,
+                    "dx", dx)
     cdef int threads = check_positive_threads(func, n_threads)
     cdef void* pdy = _data(dy)
     cdef void* py = _data(y)
@@ -237,7 +240,7 @@ def bias_backward(dy, dbias=None, *, n_threads=None):
     cdef Py_ssize_t shape[2]
     cdef int t = _matrix(f, "dy", dy, shape)
     cdef Py_ssize_t n = shape[0], m = shape[1]
-    dbias = _output(f, "dbias", dbias, 1, &m, t, (("dy", dy),), False)
+    dbias = _output(f, "dbias", dbias, 1, &m, t, False, "dy", dy)
     cdef int threads = check_positive_threads(f, n_threads)
     cdef void* pdy = _data(dy)
     cdef void* pdb = _data(dbias)
@@ -300,8 +303,8 @@ def softmax_cross_entropy(logits, labels, dlogits=None, *, n_threads=None):
     cdef int t = _matrix(f, "logits", logits, shape)
     _check_nonempty(f, "logits", logits)
     labels = check_labels(f, "labels", labels, shape[0])
-    dlogits = _output(f, "dlogits", dlogits, 2, shape, t,
-                      (("logits", logits), ("labels", labels)), True)
+    dlogits = _output(f, "dlogits", dlogits, 2, shape, t, True, "logits", logits,
+                      "labels", labels)
     cdef double loss = _loss(SOFTMAX_CE, t, logits, None, labels, dlogits,
                              check_positive_threads(f, n_threads))
     if math.isnan(loss):
@@ -324,7 +327,7 @@ def softmax(logits, out=None, *, n_threads=None):
     f = "softmax"
     cdef Py_ssize_t shape[2]
     cdef int t = _matrix(f, "logits", logits, shape)
-    out = _output(f, "out", out, 2, shape, t, (("logits", logits),), True)
+    out = _output(f, "out", out, 2, shape, t, True, "logits", logits)
     cdef int threads = check_positive_threads(f, n_threads)
     cdef void* pz = _data(logits)
     cdef void* po = _data(out)
@@ -344,7 +347,7 @@ cdef tuple _pair_loss(str func, Loss loss, str a_name, object a, str b_name, obj
     check_float_array(func, b_name, b, 2, t)
     check_shape(func, b_name, b, 2, shape, a_name, a)
     _check_nonempty(func, a_name, a)
-    grad = _output(func, grad_name, grad, 2, shape, t, ((a_name, a), (b_name, b)), True)
+    grad = _output(func, grad_name, grad, 2, shape, t, True, a_name, a, b_name, b)
     return _loss(loss, t, a, b, None, grad, check_positive_threads(func, n_threads)), grad
 
 
@@ -561,7 +564,7 @@ def online_sigmoid_sgd(x, targets, weights, bias, *, lr, epochs):
     check_shape(func, "targets", targets, 1, &shape[0], "x", x)
     # weights and bias are updated in place: writeable, separate buffers
     check_out(func, "weights", weights, 1, &shape[1], t)
-    _output(func, "bias", bias, 1, &one, t, (("weights", weights),), False)
+    _output(func, "bias", bias, 1, &one, t, False, "weights", weights)
     for name, a in (("x", x), ("targets", targets)):
         if overlap(a, weights) or overlap(a, bias):
             raise ValueError(f"{func}: '{name}' overlaps the parameters being updated")
