@@ -497,7 +497,8 @@ def main(argv=None):
                 info = w.call("info")
                 if w.key == "nnkernels":
                     build = info["build_info"]
-                    blas = build["blas"][0] if build["blas"] else {}
+                    blas = next((p for p in build["blas"] if p.get("used_by_kernels")),
+                                build["blas"][0] if build["blas"] else {})
                     pools[w.key] = (f"OpenMP {build['openmp']} x{build['num_threads']}, "
                                     f"BLAS x{build['blas_num_threads']} "
                                     f"({blas.get('internal_api')} {blas.get('version')}), "

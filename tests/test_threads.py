@@ -18,6 +18,11 @@ def test_build_info_reports_openmp_and_blas():
     assert info["num_threads"] >= 1 and info["openmp_max_threads"] >= 1
     assert info["blas"] and all(pool["internal_api"] for pool in info["blas"])
     assert info["blas_num_threads"] >= 1
+    # exactly one of the pools is the one the kernels call: SciPy's, even after
+    # NumPy's own OpenBLAS (listed too) has been used
+    np.ones((64, 64)) @ np.ones((64, 64))
+    ours = [p for p in nnkernels.build_info()["blas"] if p["used_by_kernels"]]
+    assert len(ours) == 1 and "scipy" in ours[0]["filepath"]
 
 
 def test_set_num_threads_governs_kernels_and_blas():

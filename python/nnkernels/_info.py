@@ -21,15 +21,17 @@ def build_info():
         ``version``, ``openmp`` (bool: compiled with OpenMP), ``openmp_version``,
         ``num_threads`` (the count the kernels use, see :func:`set_num_threads`),
         ``openmp_max_threads``, ``blas_num_threads``, ``blas`` (one dict per BLAS
-        library loaded: its internal API, version, threading layer, file path),
+        library loaded: its internal API, version, threading layer, file path, and
+        ``used_by_kernels``: whether it is the one the kernels call, SciPy's),
         ``python``, ``numpy``, ``scipy``.
     """
     import numpy
     import scipy
 
-    blas = [{key: pool.get(key) for key in
-             ("internal_api", "version", "threading_layer", "architecture",
-              "num_threads", "filepath")}
+    blas = [{**{key: pool.get(key) for key in
+                ("internal_api", "version", "threading_layer", "architecture",
+                 "num_threads", "filepath")},
+             "used_by_kernels": _threads.is_kernels_blas(pool)}
             for pool in _threads.blas_info()]
     return {
         "version": version(),

@@ -71,13 +71,17 @@ def blas_info():
     return _blas_controller().select(user_api="blas").info()
 
 
-def blas_num_threads():
-    """The thread count of the BLAS that the kernels call (SciPy's), or None."""
+def is_kernels_blas(pool):
+    """Whether a pool of blas_info() is the BLAS the kernels call (SciPy's)."""
     import scipy
     scipy_dir = os.path.dirname(os.path.dirname(scipy.__file__))
+    return pool["filepath"].startswith(os.path.join(scipy_dir, "scipy"))
+
+
+def blas_num_threads():
+    """The thread count of the BLAS that the kernels call (SciPy's), or None."""
     info = blas_info()
-    ours = [pool for pool in info if pool["filepath"].startswith(
-        os.path.join(scipy_dir, "scipy"))] or info
+    ours = [pool for pool in info if is_kernels_blas(pool)] or info
     return ours[0]["num_threads"] if ours else None
 
 
