@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import nnkernels
-from nnkernels import Dense, Sequential, callbacks
+from nnkernels import Dense, RMSProp, Sequential, callbacks
 
 
 def _blobs(n=600, seed=0, dtype=np.float32):
@@ -238,3 +238,28 @@ def test_fit_before_compile():
 def test_bad_hyperparameters_raise_quoting_the_value(make, match):
     with pytest.raises(ValueError, match=match):
         make()
+
+
+def test_autoencoder_fit_with_targets_the_inputs():
+    # fit(x, x) keeps one array for inputs and targets (one conversion, one gather per
+    # batch) and trains exactly as with a separate copy of the targets.
+    rng = np.random.default_rng(0)
+    x = rng.random((64, 6))  # float64: converted to the model's float32
+
+    def model():
+        m = Sequential([Dense(6, 3, activation="relu", seed=1), Dense(3, 6, seed=2)])
+        return m.compile(RMSProp(lr=1e-2), "mse")
+
+    shared, separate = model(), model()
+    h1 = shared.fit(x, x, epochs=3, batch_size=16, seed=0, verbose=0)
+    h2 = separate.fit(x, x.copy(), epochs=3, batch_size=16, seed=0, verbose=0)
+    assert h1.history["loss"] == h2.history["loss"]
+    for a, b in zip(shared.get_weights(), separate.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_fit_targets_the_inputs_still_checks_the_output_width():
+    x = np.zeros((10, 8), np.float32)
+    m = Sequential([Dense(8, 3, seed=0)]).compile(RMSProp(), "mse")
+    with pytest.raises(ValueError, match=r"'y' must have shape \(10, 3\)"):
+        m.fit(x, x, verbose=0)

@@ -183,8 +183,11 @@ class Sequential:
         self._require_compiled("fit")
         epochs = _positive_int("fit", "epochs", epochs)
         batch_size = _positive_int("fit", "batch_size", batch_size)
+        targets_are_inputs = y is x
         x = self._check_x("fit", x)
-        y = self._check_y("fit", y, x.shape[0])
+        # An autoencoder's fit(x, x): check the converted x as targets, so that y stays
+        # the very same array (converted once, gathered once per batch).
+        y = self._check_y("fit", x if targets_are_inputs else y, x.shape[0])
         if validation_data is not None:
             try:
                 x_val, y_val = validation_data

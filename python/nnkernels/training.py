@@ -65,7 +65,13 @@ def _ctrl_c_stops(flag):
 
 
 class _Batches:
-    """Minibatches of (x, y), gathered into buffers reused across steps and epochs."""
+    """Minibatches of (x, y), gathered into buffers reused across steps and epochs.
+
+    When y is x (an autoencoder's fit(x, x)), one gather serves both: nothing
+    writes into a batch. Rows are gathered with np.take(mode="clip"): the indices
+    are a permutation, always in range, and mode="raise" (the default) buffers `out`
+    (90 us instead of 65 us per batch of 100 MNIST rows here).
+    """
 
     def __init__(self, x, y, batch_size, shuffle, rng):
         self.x, self.y, self.batch_size = x, y, batch_size
@@ -73,7 +79,8 @@ class _Batches:
         self.n = x.shape[0]
         self.steps = math.ceil(self.n / batch_size)
         self.x_buf = np.empty((min(batch_size, self.n),) + x.shape[1:], x.dtype)
-        self.y_buf = np.empty((min(batch_size, self.n),) + y.shape[1:], y.dtype)
+        self.y_buf = (self.x_buf if y is x else
+                      np.empty((min(batch_size, self.n),) + y.shape[1:], y.dtype))
         self.order = np.arange(self.n)
 
     def epoch(self):
@@ -87,8 +94,9 @@ class _Batches:
                 continue
             idx = self.order[lo:hi]
             xb, yb = self.x_buf[:hi - lo], self.y_buf[:hi - lo]
-            np.take(self.x, idx, axis=0, out=xb)
-            np.take(self.y, idx, axis=0, out=yb)
+            np.take(self.x, idx, axis=0, out=xb, mode="clip")
+            if self.y is not self.x:
+                np.take(self.y, idx, axis=0, out=yb, mode="clip")
             yield step, xb, yb
 
 
