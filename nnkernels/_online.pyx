@@ -5,26 +5,27 @@ from cython cimport floating
 from nnkernels._common cimport sigmoid
 
 
-cdef void online_sigmoid_sgd(const floating[:, ::1] x, const floating[::1] t,
-                             floating[::1] w, floating[::1] bias, double lr,
-                             Py_ssize_t epochs) noexcept nogil:
-    cdef Py_ssize_t epoch, i, j, n = x.shape[0], k = x.shape[1]
+cdef void online_sigmoid_sgd_rows(const floating* x, Py_ssize_t s_x, const floating* t,
+                                  floating* w, floating* bias, Py_ssize_t n, Py_ssize_t k,
+                                  double lr, Py_ssize_t epochs) noexcept nogil:
+    cdef Py_ssize_t epoch, i, j
+    cdef const floating* row
     cdef floating z, p, step, f_lr = <floating>lr
     for epoch in range(epochs):
         for i in range(n):
+            row = x + i * s_x
             z = bias[0]
             for j in range(k):
-                z = z + x[i, j] * w[j]
+                z = z + row[j] * w[j]
             p = sigmoid(z)
             step = f_lr * (t[i] - p) * p * (1 - p)
             for j in range(k):
-                w[j] += step * x[i, j]
+                w[j] += step * row[j]
             bias[0] += step
 
 
-# Unchecked entry point; nnkernels.kernels validates first.
-
-def _online_sigmoid_sgd(const floating[:, ::1] x, const floating[::1] t, floating[::1] w,
-                        floating[::1] bias, double lr, Py_ssize_t epochs):
-    with nogil:
-        online_sigmoid_sgd(x, t, w, bias, lr, epochs)
+cdef void online_sigmoid_sgd(const floating[:, ::1] x, const floating[::1] t,
+                             floating[::1] w, floating[::1] bias, double lr,
+                             Py_ssize_t epochs) noexcept nogil:
+    online_sigmoid_sgd_rows(&x[0, 0], x.strides[0] // sizeof(floating), &t[0], &w[0],
+                            &bias[0], x.shape[0], x.shape[1], lr, epochs)

@@ -25,12 +25,12 @@ from nnkernels._activations cimport (Activation, IDENTITY, RELU, SIGMOID, bias_a
                                      bias_act_backward_rows)
 from nnkernels._blas cimport gemm_rows
 from nnkernels._losses cimport Loss, MSE, SIGMOID_BCE, SOFTMAX_CE, loss_rows, softmax_rows
+from nnkernels._online cimport online_sigmoid_sgd_rows
 from nnkernels._optim cimport adam_flat, rmsprop_flat, sgd_flat
 from nnkernels._validation cimport (check_float_array, check_hyperparameter, check_labels,
                                     check_out, check_positive_threads, check_separate,
                                     check_shape, float_typenum, overlap)
 
-from nnkernels import _online
 from nnkernels._validation import check_label_range
 
 cnp.import_array()
@@ -571,5 +571,17 @@ def online_sigmoid_sgd(x, targets, weights, bias, *, lr, epochs):
     cdef double c_lr = check_hyperparameter(func, "lr", lr, 0, None, True)
     if isinstance(epochs, bool) or not isinstance(epochs, (int, np.integer)) or epochs < 0:
         raise ValueError(f"{func}: 'epochs' must be an int >= 0; got {epochs!r}")
-    _online._online_sigmoid_sgd(x, targets, weights, bias, c_lr, int(epochs))
+    cdef Py_ssize_t c_epochs = epochs
+    cdef void* px = _data(x)
+    cdef void* pt = _data(targets)
+    cdef void* pw = _data(weights)
+    cdef void* pb = _data(bias)
+    cdef Py_ssize_t n = shape[0], k = shape[1]
+    with nogil:
+        if t == F32:
+            online_sigmoid_sgd_rows(<const float*>px, k, <const float*>pt, <float*>pw,
+                                    <float*>pb, n, k, c_lr, c_epochs)
+        else:
+            online_sigmoid_sgd_rows(<const double*>px, k, <const double*>pt, <double*>pw,
+                                    <double*>pb, n, k, c_lr, c_epochs)
     return weights, bias
