@@ -6,10 +6,7 @@ Outputs may be the very same arrays as inputs (in place); partial overlap is uns
 """
 from cython cimport floating
 
-cdef enum Activation:
-    IDENTITY = 0
-    RELU = 1
-    SIGMOID = 2
+from nnkernels._common cimport Activation, IDENTITY, RELU, SIGMOID
 
 # Pointer forms, over n rows of m elements; row i of x starts at x + i * s_x
 # (likewise the other matrices).

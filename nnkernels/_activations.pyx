@@ -4,7 +4,7 @@ from cython cimport floating
 from cython.parallel cimport prange
 
 from nnkernels._common cimport (COLUMN_BLOCK, block_act_backward, row_bias_act,
-                                use_threads, COST_CHEAP, COST_EXP)
+                                row_stride, use_threads, COST_CHEAP, COST_EXP)
 
 
 cdef void bias_act_rows(const floating* x, Py_ssize_t s_x, const floating* bias,
@@ -26,12 +26,14 @@ cdef void bias_act_rows(const floating* x, Py_ssize_t s_x, const floating* bias,
 cdef void _backward_block(const floating* dy, Py_ssize_t s_dy,
                           const floating* y, Py_ssize_t s_y,
                           floating* dx, Py_ssize_t s_dx, floating* dbias,
-                          Py_ssize_t n, Py_ssize_t lo, Py_ssize_t hi,
+                          Py_ssize_t n, Py_ssize_t m, Py_ssize_t block, Py_ssize_t width,
                           Activation act) noexcept nogil:
-    # One column block: dx for those columns and their sums, in double, rows in order.
-    # (A function of its own: acc must be private to the thread running the block.)
+    # Column block `block` (columns lo..hi-1 of width `width`): dx for those columns
+    # and their sums, rows in order. (A function of its own: acc must be private to
+    # the thread running the block.)
     cdef double acc[COLUMN_BLOCK]
-    cdef Py_ssize_t j
+    cdef Py_ssize_t j, lo = block * width
+    cdef Py_ssize_t hi = lo + width if lo + width < m else m
     for j in range(hi - lo):
         acc[j] = 0
     if act == IDENTITY:  # column sums of dy only; y and dx are not read (may be NULL)
@@ -56,38 +58,30 @@ cdef void bias_act_backward_rows(const floating* dy, Py_ssize_t s_dy,
     # thread if the accumulator allows.
     cdef bint threaded = use_threads(n * m, n_threads, COST_CHEAP)
     cdef Py_ssize_t width = COLUMN_BLOCK
-    cdef Py_ssize_t n_blocks, block, lo, hi
+    cdef Py_ssize_t n_blocks, block
     if threaded:
         width = ((m + n_threads - 1) // n_threads + 15) // 16 * 16
         width = width if width < COLUMN_BLOCK else COLUMN_BLOCK
     n_blocks = (m + width - 1) // width
     if threaded:
         for block in prange(n_blocks, schedule="static", num_threads=n_threads):
-            lo = block * width
-            hi = lo + width if lo + width < m else m
-            _backward_block(dy, s_dy, y, s_y, dx, s_dx, dbias, n, lo, hi, act)
-    else:
+            _backward_block(dy, s_dy, y, s_y, dx, s_dx, dbias, n, m, block, width, act)
+    else:  # the same blocks, without entering an OpenMP region (~0.7 us)
         for block in range(n_blocks):
-            lo = block * width
-            hi = lo + width if lo + width < m else m
-            _backward_block(dy, s_dy, y, s_y, dx, s_dx, dbias, n, lo, hi, act)
-
-
-cdef inline Py_ssize_t _row_stride(const floating[:, ::1] a) noexcept nogil:
-    return a.strides[0] // sizeof(floating)
+            _backward_block(dy, s_dy, y, s_y, dx, s_dx, dbias, n, m, block, width, act)
 
 
 cdef inline void _forward(const floating[:, ::1] x, const floating[::1] bias,
                           floating[:, ::1] out, Activation act, int n_threads) noexcept nogil:
-    bias_act_rows(&x[0, 0], _row_stride(x), &bias[0], &out[0, 0], _row_stride(out),
+    bias_act_rows(&x[0, 0], row_stride(x), &bias[0], &out[0, 0], row_stride(out),
                   x.shape[0], x.shape[1], act, n_threads)
 
 
 cdef inline void _backward(const floating[:, ::1] dy, const floating[:, ::1] y,
                            floating[:, ::1] dx, floating[::1] dbias, Activation act,
                            int n_threads) noexcept nogil:
-    bias_act_backward_rows(&dy[0, 0], _row_stride(dy), &y[0, 0], _row_stride(y),
-                           &dx[0, 0], _row_stride(dx), &dbias[0], dy.shape[0],
+    bias_act_backward_rows(&dy[0, 0], row_stride(dy), &y[0, 0], row_stride(y),
+                           &dx[0, 0], row_stride(dx), &dbias[0], dy.shape[0],
                            dy.shape[1], act, n_threads)
 
 
@@ -123,6 +117,6 @@ cdef void bias_sigmoid_backward(const floating[:, ::1] dy, const floating[:, ::1
 cdef void bias_backward(const floating[:, ::1] dy, floating[::1] dbias,
                         int n_threads) noexcept nogil:
     # The identity's dx is dy itself: only the column sums are computed.
-    bias_act_backward_rows(&dy[0, 0], _row_stride(dy), <const floating*>NULL, 0,
+    bias_act_backward_rows(&dy[0, 0], row_stride(dy), <const floating*>NULL, 0,
                            <floating*>NULL, 0, &dbias[0], dy.shape[0], dy.shape[1],
                            IDENTITY, n_threads)

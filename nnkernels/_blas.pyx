@@ -11,6 +11,8 @@ to gemv: OpenBLAS's gemm is about ten times slower than its gemv on those shapes
 from cython cimport floating
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
+from nnkernels._common cimport row_stride
+
 
 cdef inline blas_int _leading_dim(Py_ssize_t rows, Py_ssize_t cols,
                                   Py_ssize_t row_stride) noexcept nogil:
@@ -102,15 +104,11 @@ cdef void _gemv(bint trans_a, bint trans_b, floating alpha,
               c, &incy)
 
 
-cdef inline Py_ssize_t _row_stride(const floating[:, ::1] a) noexcept nogil:
-    return a.strides[0] // sizeof(floating)
-
-
 cdef void gemm(bint trans_a, bint trans_b, floating alpha,
                const floating[:, ::1] a,
                const floating[:, ::1] b,
                floating beta,
                floating[:, ::1] c) noexcept nogil:
-    gemm_rows(trans_a, trans_b, alpha, &a[0, 0], _row_stride(a), &b[0, 0], _row_stride(b),
-              beta, &c[0, 0], _row_stride(c), c.shape[0], c.shape[1],
+    gemm_rows(trans_a, trans_b, alpha, &a[0, 0], row_stride(a), &b[0, 0], row_stride(b),
+              beta, &c[0, 0], row_stride(c), c.shape[0], c.shape[1],
               a.shape[0] if trans_a else a.shape[1])

@@ -32,6 +32,13 @@ cdef enum:
     COST_EXP = 16    # an exp and a division (sigmoid, softmax, log-losses)
 
 
+cdef enum Activation:
+    # What follows the bias add (the row loops below; _activations.pxd's contract).
+    IDENTITY = 0
+    RELU = 1
+    SIGMOID = 2
+
+
 cdef extern from *:
     """
     #include <stdint.h>
@@ -514,6 +521,11 @@ cdef inline Py_ssize_t rows_per_block(Py_ssize_t n_rows) noexcept nogil:
     return size if size > MIN_ROWS_PER_BLOCK else MIN_ROWS_PER_BLOCK
 
 
+cdef inline Py_ssize_t row_stride(const floating[:, ::1] a) noexcept nogil:
+    """Elements from one row of a C-contiguous memoryview to the next."""
+    return a.strides[0] // sizeof(floating)
+
+
 cdef inline bint use_threads(Py_ssize_t n_elements, int n_threads, int cost) noexcept nogil:
     """Whether a loop over n_elements of this cost (COST_*) should use n_threads."""
     return n_threads > 1 and n_elements * cost >= PARALLEL_MIN_WORK
@@ -545,19 +557,18 @@ cdef inline floating sigmoid(floating v) noexcept nogil:
 # Fused wrappers of the row loops (see the C block for what each computes).
 
 cdef inline void row_bias_act(const floating* x, const floating* b, floating* out,
-                              Py_ssize_t m, int act) noexcept nogil:
-    """act: 0 identity, 1 ReLU, 2 sigmoid (the Activation enum of _activations)."""
+                              Py_ssize_t m, Activation act) noexcept nogil:
     if floating is float:
-        if act == 1:
+        if act == RELU:
             nk_bias_relu_f(x, b, out, m)
-        elif act == 2:
+        elif act == SIGMOID:
             nk_bias_sigmoid_f(x, b, out, m)
         else:
             nk_bias_add_f(x, b, out, m)
     else:
-        if act == 1:
+        if act == RELU:
             nk_bias_relu_d(x, b, out, m)
-        elif act == 2:
+        elif act == SIGMOID:
             nk_bias_sigmoid_d(x, b, out, m)
         else:
             nk_bias_add_d(x, b, out, m)
@@ -566,19 +577,19 @@ cdef inline void row_bias_act(const floating* x, const floating* b, floating* ou
 cdef inline void block_act_backward(const floating* dy, Py_ssize_t s_dy,
                                     const floating* y, Py_ssize_t s_y,
                                     floating* dx, Py_ssize_t s_dx, double* acc,
-                                    Py_ssize_t n, Py_ssize_t m, int act) noexcept nogil:
-    """act: 1 ReLU, 2 sigmoid; anything else: column sums of dy only (dx unused)."""
+                                    Py_ssize_t n, Py_ssize_t m, Activation act) noexcept nogil:
+    """IDENTITY: column sums of dy only (y and dx unused)."""
     if floating is float:
-        if act == 1:
+        if act == RELU:
             nk_relu_backward_f(dy, s_dy, y, s_y, dx, s_dx, acc, n, m)
-        elif act == 2:
+        elif act == SIGMOID:
             nk_sigmoid_backward_f(dy, s_dy, y, s_y, dx, s_dx, acc, n, m)
         else:
             nk_column_sums_f(dy, s_dy, acc, n, m)
     else:
-        if act == 1:
+        if act == RELU:
             nk_relu_backward_d(dy, s_dy, y, s_y, dx, s_dx, acc, n, m)
-        elif act == 2:
+        elif act == SIGMOID:
             nk_sigmoid_backward_d(dy, s_dy, y, s_y, dx, s_dx, acc, n, m)
         else:
             nk_column_sums_d(dy, s_dy, acc, n, m)

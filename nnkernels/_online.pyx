@@ -2,7 +2,7 @@
 """Online (per-sample) gradient descent kernels; see _online.pxd."""
 from cython cimport floating
 
-from nnkernels._common cimport sigmoid
+from nnkernels._common cimport row_stride, sigmoid
 
 
 cdef void online_sigmoid_sgd_rows(const floating* x, Py_ssize_t s_x, const floating* t,
@@ -27,5 +27,5 @@ cdef void online_sigmoid_sgd_rows(const floating* x, Py_ssize_t s_x, const float
 cdef void online_sigmoid_sgd(const floating[:, ::1] x, const floating[::1] t,
                              floating[::1] w, floating[::1] bias, double lr,
                              Py_ssize_t epochs) noexcept nogil:
-    online_sigmoid_sgd_rows(&x[0, 0], x.strides[0] // sizeof(floating), &t[0], &w[0],
+    online_sigmoid_sgd_rows(&x[0, 0], row_stride(x), &t[0], &w[0],
                             &bias[0], x.shape[0], x.shape[1], lr, epochs)

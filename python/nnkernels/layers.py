@@ -149,7 +149,7 @@ class Dense:
         Parameters
         ----------
         x : array of shape (n, in_features), the layer's dtype, C-contiguous
-            (checked once by Sequential, not here).
+            (the kernels check it and raise naming the argument).
 
         Returns
         -------
