@@ -32,13 +32,6 @@ cdef enum:
     COST_EXP = 16    # an exp and a division (sigmoid, softmax, log-losses)
 
 
-cdef enum Activation:
-    # What follows the bias add (the row loops below; _activations.pxd's contract).
-    IDENTITY = 0
-    RELU = 1
-    SIGMOID = 2
-
-
 cdef extern from *:
     """
     #include <stdint.h>
@@ -378,6 +371,31 @@ cdef extern from *:
     NK_DEFINE_COLUMN_SUMS(float, f)
     NK_DEFINE_COLUMN_SUMS(double, d)
 
+    /* What follows the bias add; Activation in Cython (_activations.pxd's contract). */
+    typedef enum { NK_IDENTITY = 0, NK_RELU = 1, NK_SIGMOID = 2 } nk_activation;
+
+    /* The row loop and the column-block backward for one activation. */
+    #define NK_DEFINE_ACTIVATION_DISPATCH(T, S)                                       \\
+    NK_INLINE void nk_bias_act_##S(const T *x, const T *NK_RESTRICT b, T *out,        \\
+                                   Py_ssize_t m, nk_activation act) {                 \\
+        if (act == NK_RELU) nk_bias_relu_##S(x, b, out, m);                           \\
+        else if (act == NK_SIGMOID) nk_bias_sigmoid_##S(x, b, out, m);                \\
+        else nk_bias_add_##S(x, b, out, m);                                           \\
+    }                                                                                 \\
+    /* NK_IDENTITY: the column sums of dy only (y and dx are not read). */            \\
+    NK_INLINE void nk_act_backward_##S(const T *dy, Py_ssize_t s_dy, const T *y,      \\
+                                       Py_ssize_t s_y, T *dx, Py_ssize_t s_dx,        \\
+                                       double *NK_RESTRICT acc, Py_ssize_t n,         \\
+                                       Py_ssize_t m, nk_activation act) {             \\
+        if (act == NK_RELU) nk_relu_backward_##S(dy, s_dy, y, s_y, dx, s_dx, acc, n, m); \\
+        else if (act == NK_SIGMOID)                                                   \\
+            nk_sigmoid_backward_##S(dy, s_dy, y, s_y, dx, s_dx, acc, n, m);           \\
+        else nk_column_sums_##S(dy, s_dy, acc, n, m);                                 \\
+    }
+
+    NK_DEFINE_ACTIVATION_DISPATCH(float, f)
+    NK_DEFINE_ACTIVATION_DISPATCH(double, d)
+
     /* Optimizer updates over a chunk of n elements of the flat arrays, which never
        overlap (the optimizer kernels' contract). The options are tested outside the
        loops, so that each loop vectorises. Same expressions, in the same order, as
@@ -463,33 +481,20 @@ cdef extern from *:
     double nk_exp_nonpos_d(double v) noexcept nogil
     float nk_sigmoid_f(float v) noexcept nogil
     double nk_sigmoid_d(double v) noexcept nogil
-    void nk_bias_add_f(const float* x, const float* b, float* out, Py_ssize_t m) noexcept nogil
-    void nk_bias_add_d(const double* x, const double* b, double* out,
-                       Py_ssize_t m) noexcept nogil
-    void nk_bias_relu_f(const float* x, const float* b, float* out,
-                        Py_ssize_t m) noexcept nogil
-    void nk_bias_relu_d(const double* x, const double* b, double* out,
-                        Py_ssize_t m) noexcept nogil
-    void nk_bias_sigmoid_f(const float* x, const float* b, float* out,
-                           Py_ssize_t m) noexcept nogil
-    void nk_bias_sigmoid_d(const double* x, const double* b, double* out,
-                           Py_ssize_t m) noexcept nogil
-    void nk_relu_backward_f(const float* dy, Py_ssize_t s_dy, const float* y, Py_ssize_t s_y,
-                            float* dx, Py_ssize_t s_dx, double* acc, Py_ssize_t n,
-                            Py_ssize_t m) noexcept nogil
-    void nk_relu_backward_d(const double* dy, Py_ssize_t s_dy, const double* y,
-                            Py_ssize_t s_y, double* dx, Py_ssize_t s_dx, double* acc,
-                            Py_ssize_t n, Py_ssize_t m) noexcept nogil
-    void nk_sigmoid_backward_f(const float* dy, Py_ssize_t s_dy, const float* y,
-                               Py_ssize_t s_y, float* dx, Py_ssize_t s_dx, double* acc,
-                               Py_ssize_t n, Py_ssize_t m) noexcept nogil
-    void nk_sigmoid_backward_d(const double* dy, Py_ssize_t s_dy, const double* y,
-                               Py_ssize_t s_y, double* dx, Py_ssize_t s_dx, double* acc,
-                               Py_ssize_t n, Py_ssize_t m) noexcept nogil
-    void nk_column_sums_f(const float* g, Py_ssize_t s_g, double* acc, Py_ssize_t n,
-                          Py_ssize_t m) noexcept nogil
-    void nk_column_sums_d(const double* g, Py_ssize_t s_g, double* acc, Py_ssize_t n,
-                          Py_ssize_t m) noexcept nogil
+    ctypedef enum Activation "nk_activation":
+        IDENTITY "NK_IDENTITY"
+        RELU "NK_RELU"
+        SIGMOID "NK_SIGMOID"
+    void nk_bias_act_f(const float* x, const float* b, float* out, Py_ssize_t m,
+                       Activation act) noexcept nogil
+    void nk_bias_act_d(const double* x, const double* b, double* out, Py_ssize_t m,
+                       Activation act) noexcept nogil
+    void nk_act_backward_f(const float* dy, Py_ssize_t s_dy, const float* y, Py_ssize_t s_y,
+                           float* dx, Py_ssize_t s_dx, double* acc, Py_ssize_t n,
+                           Py_ssize_t m, Activation act) noexcept nogil
+    void nk_act_backward_d(const double* dy, Py_ssize_t s_dy, const double* y,
+                           Py_ssize_t s_y, double* dx, Py_ssize_t s_dx, double* acc,
+                           Py_ssize_t n, Py_ssize_t m, Activation act) noexcept nogil
     void nk_mse_row_f(const float* p, const float* t, float* g, float scale, double* acc,
                       Py_ssize_t m) noexcept nogil
     void nk_mse_row_d(const double* p, const double* t, double* g, double scale,
@@ -559,19 +564,9 @@ cdef inline floating sigmoid(floating v) noexcept nogil:
 cdef inline void row_bias_act(const floating* x, const floating* b, floating* out,
                               Py_ssize_t m, Activation act) noexcept nogil:
     if floating is float:
-        if act == RELU:
-            nk_bias_relu_f(x, b, out, m)
-        elif act == SIGMOID:
-            nk_bias_sigmoid_f(x, b, out, m)
-        else:
-            nk_bias_add_f(x, b, out, m)
+        nk_bias_act_f(x, b, out, m, act)
     else:
-        if act == RELU:
-            nk_bias_relu_d(x, b, out, m)
-        elif act == SIGMOID:
-            nk_bias_sigmoid_d(x, b, out, m)
-        else:
-            nk_bias_add_d(x, b, out, m)
+        nk_bias_act_d(x, b, out, m, act)
 
 
 cdef inline void block_act_backward(const floating* dy, Py_ssize_t s_dy,
@@ -580,19 +575,9 @@ cdef inline void block_act_backward(const floating* dy, Py_ssize_t s_dy,
                                     Py_ssize_t n, Py_ssize_t m, Activation act) noexcept nogil:
     """IDENTITY: column sums of dy only (y and dx unused)."""
     if floating is float:
-        if act == RELU:
-            nk_relu_backward_f(dy, s_dy, y, s_y, dx, s_dx, acc, n, m)
-        elif act == SIGMOID:
-            nk_sigmoid_backward_f(dy, s_dy, y, s_y, dx, s_dx, acc, n, m)
-        else:
-            nk_column_sums_f(dy, s_dy, acc, n, m)
+        nk_act_backward_f(dy, s_dy, y, s_y, dx, s_dx, acc, n, m, act)
     else:
-        if act == RELU:
-            nk_relu_backward_d(dy, s_dy, y, s_y, dx, s_dx, acc, n, m)
-        elif act == SIGMOID:
-            nk_sigmoid_backward_d(dy, s_dy, y, s_y, dx, s_dx, acc, n, m)
-        else:
-            nk_column_sums_d(dy, s_dy, acc, n, m)
+        nk_act_backward_d(dy, s_dy, y, s_y, dx, s_dx, acc, n, m, act)
 
 
 cdef inline void row_mse(const floating* p, const floating* t, floating* g, floating scale,
