@@ -7,8 +7,12 @@ operand and a as its second: no copies.
 
 A product with one row or one column (m == 1 or n == 1: single-sample inference) goes
 to gemv: OpenBLAS's gemm is about ten times slower than its gemv on those shapes.
+
+Each thread's first sgemm is preceded by a small one that primes OpenBLAS's packing
+buffer (see _prime_sgemm).
 """
 from cython cimport floating
+from libc.stdlib cimport calloc, free
 from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
 
 from nnkernels._common cimport row_stride
@@ -21,6 +25,39 @@ cdef inline blas_int _leading_dim(Py_ssize_t rows, Py_ssize_t cols,
     if rows <= 1:
         return <blas_int>(cols if cols > 1 else 1)
     return <blas_int>row_stride
+
+
+cdef extern from *:
+    """
+    static int nk_blas_generation = 1;
+    static __thread int nk_sgemm_primed = 0;
+    """
+    int nk_blas_generation  # bumped whenever nnkernels changes BLAS's thread count
+    int nk_sgemm_primed     # per thread: the generation it last primed sgemm in
+
+
+cdef void _prime_sgemm() noexcept nogil:
+    # OpenBLAS's single-threaded sgemm, when op(b) has at most GEMM_P columns (all
+    # the MNIST layers), packs each panel of op(a) to the start of its per-thread
+    # buffer, but its Haswell kernel (also used on Zen) prefetches where the next
+    # panels would be: pages of the buffer that nothing has written yet. Each such
+    # prefetch costs a page walk; measured on this 2-vCPU AMD EPYC VM, (100, 784) @
+    # (784, 250) took 3.4 ms instead of 1.25 ms, for the life of the process, until
+    # some larger product had written those pages. This product (OpenBLAS's column-
+    # major m = 512 > GEMM_P: panels packed side by side) writes the first 192 KiB
+    # of them; priming costs about 50 MFLOP per thread, again after the thread count
+    # changes (run on two BLAS threads, it leaves a later single thread half as slow).
+    global nk_sgemm_primed
+    cdef blas_int m = 512, n = 128, k = 384
+    cdef float one = 1, zero = 0
+    cdef char no = b'N'
+    nk_sgemm_primed = nk_blas_generation
+    cdef float* work = <float*>calloc(m * k + k * n + m * n, sizeof(float))
+    if work == NULL:
+        return  # only the speed of the next products is at stake
+    sgemm(&no, &no, &m, &n, &k, &one, work, &m, work + m * k, &k, &zero,
+          work + m * k + k * n, &m)
+    free(work)
 
 
 cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
@@ -47,6 +84,8 @@ cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
     cdef char blas_ta = b'T' if trans_b else b'N'
     cdef char blas_tb = b'T' if trans_a else b'N'
     if floating is float:
+        if nk_sgemm_primed != nk_blas_generation:
+            _prime_sgemm()
         sgemm(&blas_ta, &blas_tb, &bn, &bm, &bk, &alpha, <float*>b, &ldb,
               <float*>a, &lda, &beta, c, &ldc)
     else:
@@ -112,3 +151,14 @@ cdef void gemm(bint trans_a, bint trans_b, floating alpha,
     gemm_rows(trans_a, trans_b, alpha, &a[0, 0], row_stride(a), &b[0, 0], row_stride(b),
               beta, &c[0, 0], row_stride(c), c.shape[0], c.shape[1],
               a.shape[0] if trans_a else a.shape[1])
+
+
+def _blas_threads_changed():
+    """Make each thread prime sgemm again before its next product (set_num_threads)."""
+    global nk_blas_generation
+    nk_blas_generation += 1
+
+
+def _sgemm_primed():
+    """Whether the calling thread has primed sgemm since the last thread-count change."""
+    return nk_sgemm_primed == nk_blas_generation

@@ -1,9 +1,12 @@
 """gemm against NumPy float64, over shapes, transposes, alpha/beta and strides."""
+import threading
+
 import numpy as np
 import pytest
 from hypothesis import example, given, strategies as st
 
-from nnkernels import kernels
+import nnkernels
+from nnkernels import _blas, kernels
 from conftest import tolerance
 
 dims = st.integers(min_value=1, max_value=67)
@@ -110,3 +113,35 @@ def test_single_row_vector_with_any_row_stride(rng, dtype):
                                wt.astype(np.float64) @ base[:1].T, **tolerance(dtype))
     np.testing.assert_allclose(kernels.gemm(x, wt, trans_b=True),
                                base[:1].astype(np.float64) @ wt.T, **tolerance(dtype))
+
+
+@pytest.mark.parametrize("n_threads", [1, 2])
+def test_each_thread_primes_sgemm_once_before_its_first_product(rng, n_threads):
+    # The priming product (_prime_sgemm in nnkernels/_blas.pyx) is run once per thread,
+    # on that thread's first float32 gemm; float64 and gemv products do not need it.
+    a, b, ref = _operands(rng, 100, 784, 250, False, False, np.float32)
+    seen = {}
+
+    def first_products():
+        seen["start"] = _blas._sgemm_primed()
+        kernels.gemm(a.astype(np.float64), b.astype(np.float64))
+        kernels.gemm(a[:1], b)  # one row: gemv
+        seen["after float64 and gemv"] = _blas._sgemm_primed()
+        seen["product"] = kernels.gemm(a, b)  # primes first, then multiplies
+        seen["after sgemm"] = _blas._sgemm_primed()
+
+    with nnkernels.num_threads(n_threads):
+        worker = threading.Thread(target=first_products)
+        worker.start()
+        worker.join()
+    product = seen.pop("product", None)  # absent if the worker raised
+    assert seen == {"start": False, "after float64 and gemv": False, "after sgemm": True}
+    scale = np.sqrt(784)
+    np.testing.assert_allclose(product, ref, rtol=tolerance(np.float32)["rtol"] * scale,
+                               atol=tolerance(np.float32)["atol"] * scale * 10)
+    kernels.gemm(a, b)
+    assert _blas._sgemm_primed()  # this thread too, independently of the worker
+    with nnkernels.num_threads(3 - n_threads):  # primed on n threads, not on the other
+        assert not _blas._sgemm_primed()
+        kernels.gemm(a, b)
+        assert _blas._sgemm_primed()

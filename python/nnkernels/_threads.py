@@ -8,7 +8,7 @@ import os
 
 from threadpoolctl import ThreadpoolController
 
-from nnkernels import _openmp
+from nnkernels import _blas, _openmp
 
 _controller = None
 _num_threads = None
@@ -63,6 +63,7 @@ def set_num_threads(n):
     previous = get_num_threads()
     _num_threads = n
     _blas_controller().select(user_api="blas").limit(limits=n)
+    _blas._blas_threads_changed()
     return previous
 
 
