@@ -29,11 +29,21 @@ cdef inline blas_int _leading_dim(Py_ssize_t rows, Py_ssize_t cols,
 
 cdef extern from *:
     """
-    static int nk_blas_generation = 1;
+    static int nk_blas_one_thread = 0;
     static __thread int nk_sgemm_primed = 0;
     """
-    int nk_blas_generation  # bumped whenever nnkernels changes BLAS's thread count
-    int nk_sgemm_primed     # per thread: the generation it last primed sgemm in
+    int nk_blas_one_thread  # set_num_threads(1) sets it, any other count clears it
+    int nk_sgemm_primed     # per thread: PRIMED | PRIMED_ONE_THREAD, as done so far
+
+cdef enum:
+    PRIMED = 1
+    PRIMED_ONE_THREAD = 2
+
+
+cdef inline int _priming_needed() noexcept nogil:
+    # Once primed on one BLAS thread, a thread's buffer stays written; priming on
+    # several BLAS threads (where OpenBLAS splits the product) writes less of it.
+    return PRIMED | PRIMED_ONE_THREAD if nk_blas_one_thread else PRIMED
 
 
 cdef void _prime_sgemm() noexcept nogil:
@@ -45,13 +55,13 @@ cdef void _prime_sgemm() noexcept nogil:
     # (784, 250) took 3.4 ms instead of 1.25 ms, for the life of the process, until
     # some larger product had written those pages. This product (OpenBLAS's column-
     # major m = 512 > GEMM_P: panels packed side by side) writes the first 192 KiB
-    # of them; priming costs about 50 MFLOP per thread, again after the thread count
-    # changes (run on two BLAS threads, it leaves a later single thread half as slow).
+    # of them. Priming costs about 50 MFLOP, once per thread, or twice if the thread
+    # first primed on several BLAS threads and later runs on one.
     global nk_sgemm_primed
     cdef blas_int m = 512, n = 128, k = 384
     cdef float one = 1, zero = 0
     cdef char no = b'N'
-    nk_sgemm_primed = nk_blas_generation
+    nk_sgemm_primed |= _priming_needed()
     cdef float* work = <float*>calloc(m * k + k * n + m * n, sizeof(float))
     if work == NULL:
         return  # only the speed of the next products is at stake
@@ -84,7 +94,7 @@ cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
     cdef char blas_ta = b'T' if trans_b else b'N'
     cdef char blas_tb = b'T' if trans_a else b'N'
     if floating is float:
-        if nk_sgemm_primed != nk_blas_generation:
+        if nk_sgemm_primed & _priming_needed() != _priming_needed():
             _prime_sgemm()
         sgemm(&blas_ta, &blas_tb, &bn, &bm, &bk, &alpha, <float*>b, &ldb,
               <float*>a, &lda, &beta, c, &ldc)
@@ -153,12 +163,12 @@ cdef void gemm(bint trans_a, bint trans_b, floating alpha,
               a.shape[0] if trans_a else a.shape[1])
 
 
-def _blas_threads_changed():
-    """Make each thread prime sgemm again before its next product (set_num_threads)."""
-    global nk_blas_generation
-    nk_blas_generation += 1
+def _blas_threads_set(int n):
+    """Tell the priming how many threads BLAS now runs (set_num_threads)."""
+    global nk_blas_one_thread
+    nk_blas_one_thread = n == 1
 
 
 def _sgemm_primed():
-    """Whether the calling thread has primed sgemm since the last thread-count change."""
-    return nk_sgemm_primed == nk_blas_generation
+    """Whether the calling thread's sgemm is primed for the current BLAS thread count."""
+    return nk_sgemm_primed & _priming_needed() == _priming_needed()

@@ -63,7 +63,7 @@ def set_num_threads(n):
     previous = get_num_threads()
     _num_threads = n
     _blas_controller().select(user_api="blas").limit(limits=n)
-    _blas._blas_threads_changed()
+    _blas._blas_threads_set(n)
     return previous
 
 
