@@ -46,6 +46,11 @@ cdef inline int _priming_needed() noexcept nogil:
     return PRIMED | PRIMED_ONE_THREAD if nk_blas_one_thread else PRIMED
 
 
+cdef inline bint _primed() noexcept nogil:
+    cdef int needed = _priming_needed()
+    return nk_sgemm_primed & needed == needed
+
+
 cdef void _prime_sgemm() noexcept nogil:
     # OpenBLAS's single-threaded sgemm, when op(b) has at most GEMM_P columns (all
     # the MNIST layers), packs each panel of op(a) to the start of its per-thread
@@ -94,7 +99,7 @@ cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
     cdef char blas_ta = b'T' if trans_b else b'N'
     cdef char blas_tb = b'T' if trans_a else b'N'
     if floating is float:
-        if nk_sgemm_primed & _priming_needed() != _priming_needed():
+        if not _primed():
             _prime_sgemm()
         sgemm(&blas_ta, &blas_tb, &bn, &bm, &bk, &alpha, <float*>b, &ldb,
               <float*>a, &lda, &beta, c, &ldc)
@@ -171,4 +176,4 @@ def _blas_threads_set(int n):
 
 def _sgemm_primed():
     """Whether the calling thread's sgemm is primed for the current BLAS thread count."""
-    return nk_sgemm_primed & _priming_needed() == _priming_needed()
+    return _primed()
