@@ -18,9 +18,9 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 KERNEL_MODULES = ["_blas", "_activations", "_losses", "_optim", "_online", "_openmp",
-                  "_validation", "kernels"]
+                  "_validation", "kernels", "_plan"]
 # Modules that read arrays through NumPy's C API (argument checks, the checked entry points).
-NUMPY_MODULES = {"_validation", "kernels"}
+NUMPY_MODULES = {"_validation", "kernels", "_plan"}
 OPENMP_FLAG = "-fopenmp"
 
 
@@ -60,7 +60,8 @@ class BuildExtWithOpenMP(build_ext):
 
 
 class BuildPyWithPxd(build_py):
-    """Install the .pxd contracts next to the extension modules, for cimport."""
+    """Install the .pxd contracts next to the extension modules, and the C headers
+    they include in src/ (nnkernels.get_include()), for cimport."""
 
     def run(self):
         super().run()
@@ -68,6 +69,9 @@ class BuildPyWithPxd(build_py):
         target.mkdir(parents=True, exist_ok=True)
         for pxd in (HERE / "nnkernels").glob("*.pxd"):
             shutil.copy2(pxd, target / pxd.name)
+        (target / "src").mkdir(exist_ok=True)
+        for header in (HERE / "nnkernels" / "src").glob("*.h"):
+            shutil.copy2(header, target / "src" / header.name)
 
 
 # -fno-math-errno lets gcc vectorise sqrt (the optimizers) instead of calling sqrtf for
@@ -78,13 +82,14 @@ COMPILE_ARGS = ["-O3", "-fno-math-errno"] if os.name != "nt" else ["/O2"]
 
 
 def _extension(name):
-    numpy_args = {}
+    include_dirs, macros = ["nnkernels/src"], []
     if name in NUMPY_MODULES:
         import numpy
-        numpy_args = dict(include_dirs=[numpy.get_include()],
-                          define_macros=[("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION")])
-    return Extension(f"nnkernels.{name}", [f"nnkernels/{name}.pyx"],
-                     extra_compile_args=list(COMPILE_ARGS), **numpy_args)
+        include_dirs.append(numpy.get_include())
+        macros.append(("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"))
+    return Extension(f"nnkernels.{name}", [f"nnkernels/{name}.pyx"], include_dirs=include_dirs,
+                     define_macros=macros, extra_compile_args=list(COMPILE_ARGS),
+                     depends=[str(h) for h in (HERE / "nnkernels" / "src").glob("*.h")])
 
 
 extensions = [_extension(name) for name in KERNEL_MODULES]

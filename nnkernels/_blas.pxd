@@ -1,4 +1,4 @@
-"""Row-major GEMM over scipy.linalg.cython_blas (no GIL)."""
+"""Row-major GEMM over OpenBLAS (the scipy-openblas32 wheel, else SciPy's cython_blas), no GIL."""
 from cython cimport floating
 
 # SciPy's cython_blas takes C int today and is moving towards 64-bit integers:
@@ -20,3 +20,8 @@ cdef void gemm(bint trans_a, bint trans_b, floating alpha,
                floating beta,
                floating[:, ::1] c,        # OUT (m, n)
                ) noexcept nogil
+
+# The thread count of the BLAS library the kernels call (0: unknown, not settable: a
+# BLAS other than OpenBLAS); setting it changes it for the whole process.
+cdef int blas_get_threads() noexcept nogil
+cdef void blas_set_threads(int n) noexcept nogil

@@ -13,9 +13,69 @@ buffer (see _prime_sgemm).
 """
 from cython cimport floating
 from libc.stdlib cimport calloc, free
-from scipy.linalg.cython_blas cimport dgemm, dgemv, sgemm, sgemv
+from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlopen, dlsym
+from scipy.linalg.cython_blas cimport (dgemm as scipy_dgemm, dgemv as scipy_dgemv,
+                                       sgemm as scipy_sgemm, sgemv as scipy_sgemv)
 
 from nnkernels._common cimport row_stride
+
+# The BLAS routines every product goes through: SciPy's cython_blas table until
+# use_openblas() points them at another OpenBLAS (python/nnkernels/_blas_library.py
+# picks the one that measured fastest; bench/README.md has the figures).
+ctypedef void (*sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*, float*,
+                         int*, float*, float*, int*) noexcept nogil
+ctypedef void (*dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*,
+                         int*, double*, double*, int*) noexcept nogil
+ctypedef void (*sgemv_t)(char*, int*, int*, float*, float*, int*, float*, int*, float*,
+                         float*, int*) noexcept nogil
+ctypedef void (*dgemv_t)(char*, int*, int*, double*, double*, int*, double*, int*, double*,
+                         double*, int*) noexcept nogil
+ctypedef void (*set_threads_t)(int) noexcept nogil
+ctypedef int (*get_threads_t)() noexcept nogil
+
+cdef sgemm_t sgemm = scipy_sgemm
+cdef dgemm_t dgemm = scipy_dgemm
+cdef sgemv_t sgemv = scipy_sgemv
+cdef dgemv_t dgemv = scipy_dgemv
+cdef set_threads_t _set_threads = NULL   # NULL: the library's threads are not ours to set
+cdef get_threads_t _get_threads = NULL
+_library_path = None  # None: SciPy's cython_blas
+
+
+def use_openblas(path):
+    """Route every product through the OpenBLAS shared library at `path` (its symbols
+    carry the ``scipy_`` prefix of the scipy-openblas wheels). Returns False, changing
+    nothing, if the library or one of its routines cannot be found."""
+    global sgemm, dgemm, sgemv, dgemv, _set_threads, _get_threads, _library_path
+    cdef void* handle = dlopen(path.encode(), RTLD_NOW | RTLD_LOCAL)
+    if handle == NULL:
+        return False
+    cdef void* found[6]
+    names = (b"scipy_sgemm_", b"scipy_dgemm_", b"scipy_sgemv_", b"scipy_dgemv_",
+             b"scipy_openblas_set_num_threads", b"scipy_openblas_get_num_threads")
+    for i, name in enumerate(names):
+        found[i] = dlsym(handle, name)
+        if found[i] == NULL:
+            return False  # the handle stays open: dlclose of a BLAS is not safe
+    sgemm, dgemm = <sgemm_t>found[0], <dgemm_t>found[1]
+    sgemv, dgemv = <sgemv_t>found[2], <dgemv_t>found[3]
+    _set_threads, _get_threads = <set_threads_t>found[4], <get_threads_t>found[5]
+    _library_path = path
+    return True
+
+
+def library_path():
+    """The file of the OpenBLAS the kernels call, or None for SciPy's cython_blas."""
+    return _library_path
+
+
+cdef int blas_get_threads() noexcept nogil:
+    return _get_threads() if _get_threads != NULL else 0
+
+
+cdef void blas_set_threads(int n) noexcept nogil:
+    if _set_threads != NULL:
+        _set_threads(n)
 
 
 cdef inline blas_int _leading_dim(Py_ssize_t rows, Py_ssize_t cols,

@@ -20,6 +20,16 @@ cdef double loss_rows(Loss loss, const floating* a, Py_ssize_t s_a,  # IN  (n, m
                       floating* grad, Py_ssize_t s_g,                # OUT (n, m)
                       Py_ssize_t n, Py_ssize_t m, int n_threads) noexcept nogil
 
+# The same losses' sum (not mean) over rows lo..hi-1 of a batch, summed in row order;
+# the gradient rows are the elementwise gradients times `scale` (1 / n for SOFTMAX_CE
+# and 1 / (n m) otherwise give those of the batch's mean loss).
+cdef double loss_sum_rows(Loss loss, const floating* a, Py_ssize_t s_a,  # IN  (n, m)
+                          const floating* b, Py_ssize_t s_b,             # IN  (n, m)
+                          const int64_t* labels,                         # IN  (n,)
+                          floating* grad, Py_ssize_t s_g,                # OUT (n, m)
+                          Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t m,
+                          double scale) noexcept nogil
+
 cdef void softmax_rows(const floating* logits, Py_ssize_t s_z,  # IN  (n, m)
                        floating* out, Py_ssize_t s_out,         # OUT (n, m)
                        Py_ssize_t n, Py_ssize_t m, int n_threads) noexcept nogil

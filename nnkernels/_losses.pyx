@@ -79,18 +79,26 @@ cdef double _sigmoid_bce_rows(const floating* logits, Py_ssize_t s_z,
     return total
 
 
-cdef double _block_loss(Loss loss, const floating* a, Py_ssize_t s_a, const floating* b,
-                        Py_ssize_t s_b, const int64_t* labels, floating* grad,
-                        Py_ssize_t s_g, Py_ssize_t n, Py_ssize_t m, Py_ssize_t block,
-                        Py_ssize_t block_rows) noexcept nogil:
+cdef double loss_sum_rows(Loss loss, const floating* a, Py_ssize_t s_a, const floating* b,
+                          Py_ssize_t s_b, const int64_t* labels, floating* grad,
+                          Py_ssize_t s_g, Py_ssize_t lo, Py_ssize_t hi, Py_ssize_t m,
+                          double scale) noexcept nogil:
+    if loss == SOFTMAX_CE:
+        return _softmax_ce_rows(a, s_a, labels, grad, s_g, m, lo, hi, scale)
+    elif loss == MSE:
+        return _mse_rows(a, s_a, b, s_b, grad, s_g, m, lo, hi, scale)
+    return _sigmoid_bce_rows(a, s_a, b, s_b, grad, s_g, m, lo, hi, scale)
+
+
+cdef inline double _block_loss(Loss loss, const floating* a, Py_ssize_t s_a,
+                               const floating* b, Py_ssize_t s_b, const int64_t* labels,
+                               floating* grad, Py_ssize_t s_g, Py_ssize_t n, Py_ssize_t m,
+                               Py_ssize_t block, Py_ssize_t block_rows) noexcept nogil:
     # The sum over rows lo..hi-1 of block `block`, in row order.
     cdef Py_ssize_t lo = block * block_rows
     cdef Py_ssize_t hi = lo + block_rows if lo + block_rows < n else n
-    if loss == SOFTMAX_CE:
-        return _softmax_ce_rows(a, s_a, labels, grad, s_g, m, lo, hi, 1.0 / n)
-    elif loss == MSE:
-        return _mse_rows(a, s_a, b, s_b, grad, s_g, m, lo, hi, 1.0 / (n * m))
-    return _sigmoid_bce_rows(a, s_a, b, s_b, grad, s_g, m, lo, hi, 1.0 / (n * m))
+    return loss_sum_rows(loss, a, s_a, b, s_b, labels, grad, s_g, lo, hi, m,
+                         1.0 / n if loss == SOFTMAX_CE else 1.0 / (n * m))
 
 
 cdef double loss_rows(Loss loss, const floating* a, Py_ssize_t s_a, const floating* b,

@@ -28,7 +28,9 @@ USER_SETUP = textwrap.dedent('''
     import sys
     from setuptools import Extension, setup
     from Cython.Build import cythonize
-    setup(ext_modules=cythonize([Extension("user_kernels", ["user_kernels.pyx"])],
+    import nnkernels
+    setup(ext_modules=cythonize([Extension("user_kernels", ["user_kernels.pyx"],
+                                           include_dirs=[nnkernels.get_include()])],
                                 include_path=[sys.argv.pop(1)]),
           script_args=["build_ext", "--inplace"])
 ''')
@@ -51,6 +53,8 @@ def test_installed_package_ships_pxd_files():
     for name in ("__init__", "_blas", "_activations", "_losses", "_optim", "_online",
                  "_common"):
         assert (root / "nnkernels" / f"{name}.pxd").exists(), name
+    for header in ("nk_loops.h", "nk_sync.h"):
+        assert (Path(nnkernels.get_include()) / header).exists(), header
 
 
 def test_user_extension_cimports_and_calls_kernels_without_gil(tmp_path):

@@ -23,6 +23,10 @@ from nnkernels import _scipy_blas  # noqa: E402
 
 _scipy_blas.preload()  # SciPy's BLAS for the kernels, without all of scipy.linalg
 
+from nnkernels import _blas_library  # noqa: E402
+
+_blas_library.select()  # the OpenBLAS the kernels call (scipy-openblas32's, if installed)
+
 from nnkernels import callbacks, kernels, losses, optimizers  # noqa: E402
 from nnkernels._fileformat import ModelFileError  # noqa: E402
 from nnkernels._info import build_info  # noqa: E402
@@ -40,6 +44,19 @@ _LAZY_SUBMODULES = ("datasets", "metrics", "models", "preprocessing", "plots",
                     "linear_model", "workshop", "cli")
 
 
+def get_include():
+    """The folder of the C headers that nnkernels' .pxd files include.
+
+    Cython code that cimports nnkernels compiles with it on the include path, as with
+    NumPy's: ``Extension(..., include_dirs=[nnkernels.get_include()])``.
+    """
+    here = _os.path.dirname(_os.path.abspath(__file__))
+    installed = _os.path.join(here, "src")
+    if _os.path.isdir(installed):
+        return installed
+    return _os.path.join(_os.path.dirname(_os.path.dirname(here)), "nnkernels", "src")
+
+
 def __getattr__(name):
     if name == "__version__":  # importlib.metadata costs ~25 ms: only when asked
         from nnkernels._info import version
@@ -54,6 +71,7 @@ def __getattr__(name):
 __all__ = [
     "Adam", "Dense", "History", "MeanSquaredError", "ModelFileError", "NonFiniteLossError",
     "Parameter", "RMSProp", "SGD", "Sequential", "SigmoidBinaryCrossEntropy",
-    "SoftmaxCrossEntropy", "build_info", "callbacks", "get_num_threads", "kernels", "load",
+    "SoftmaxCrossEntropy", "build_info", "callbacks", "get_include", "get_num_threads",
+    "kernels", "load",
     "losses", "num_threads", "optimizers", "save", "set_num_threads", *_LAZY_SUBMODULES,
 ]

@@ -24,7 +24,7 @@ def _default_num_threads():
 def _blas_controller():
     global _controller
     if _controller is None:
-        import scipy.linalg.cython_blas  # noqa: F401  (loads the BLAS the kernels call)
+        import scipy.linalg.cython_blas  # noqa: F401  (SciPy's BLAS; ours is loaded at import)
         _controller = ThreadpoolController()
     return _controller
 
@@ -73,7 +73,10 @@ def blas_info():
 
 
 def is_kernels_blas(pool):
-    """Whether a pool of blas_info() is the BLAS the kernels call (SciPy's)."""
+    """Whether a pool of blas_info() is the BLAS the kernels call."""
+    path = _blas.library_path()
+    if path is not None:
+        return os.path.realpath(pool["filepath"]) == os.path.realpath(path)
     import scipy
     scipy_dir = os.path.dirname(os.path.dirname(scipy.__file__))
     return pool["filepath"].startswith(os.path.join(scipy_dir, "scipy"))

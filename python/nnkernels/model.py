@@ -1,7 +1,7 @@
 """Sequential: a stack of layers with a loss and an optimizer, trained by fit()."""
 import numpy as np
 
-from nnkernels import kernels, losses as _losses, optimizers as _optimizers
+from nnkernels import kernels, losses as _losses, optimizers as _optimizers, plan as _plan
 from nnkernels.layers import Dense
 from nnkernels.training import fit_loop
 
@@ -60,6 +60,7 @@ class Sequential:
                 raise ValueError(f"Sequential: layer {i} is {a.dtype} but layer {i + 1} is "
                                  f"{b.dtype}; all layers must share one dtype")
         self.layers = layers
+        _plan.flatten_parameters(self)  # weights and biases: views of one flat array
         self.loss = None
         self.optimizer = None
         self.last_output = None
@@ -86,6 +87,7 @@ class Sequential:
         self.optimizer = _optimizers.get(optimizer)
         if not self.optimizer.params:
             self.optimizer.add_params(self.parameters())
+        _plan.flatten_optimizer_state(self.optimizer, self.dtype)
         return self
 
     def parameters(self):
@@ -213,6 +215,16 @@ class Sequential:
         batch_size = _positive_int("evaluate", "batch_size", batch_size)
         x = self._check_x("evaluate", x)
         y = self._check_y("evaluate", y, x.shape[0])
+        if _plan.uses_plan(self, training=False):
+            mean, correct = _plan.evaluate(self, x, y, batch_size)
+        else:
+            mean, correct = self._evaluate_layers(x, y, batch_size)
+        result = {"loss": mean}
+        if self.loss.target_kind == "labels":
+            result["accuracy"] = correct / x.shape[0]
+        return result
+
+    def _evaluate_layers(self, x, y, batch_size):
         total = 0.0
         correct = 0
         for lo in range(0, x.shape[0], batch_size):
@@ -221,16 +233,15 @@ class Sequential:
             total += self.loss.forward(out, yb) * xb.shape[0]
             if self.loss.target_kind == "labels":
                 correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
-        result = {"loss": total / x.shape[0]}
-        if self.loss.target_kind == "labels":
-            result["accuracy"] = correct / x.shape[0]
-        return result
+        return total / x.shape[0], correct
 
     def predict(self, x, batch_size=1000):
         """Outputs for x: class probabilities for softmax_cross_entropy, else the network
         output. Returns a new array of shape (n_samples, out_features)."""
         batch_size = _positive_int("predict", "batch_size", batch_size)
         x = self._check_x("predict", x)
+        if _plan.uses_plan(self, training=False):
+            return _plan.predict(self, x, batch_size)
         out = np.empty((x.shape[0], self.out_features), self.dtype)
         for lo in range(0, x.shape[0], batch_size):
             z = self.forward(x[lo:lo + batch_size])

@@ -81,7 +81,7 @@ class _Batches:
         self.x_buf = np.empty((min(batch_size, self.n),) + x.shape[1:], x.dtype)
         self.y_buf = (self.x_buf if y is x else
                       np.empty((min(batch_size, self.n),) + y.shape[1:], y.dtype))
-        self.order = np.arange(self.n)
+        self.order = np.arange(self.n, dtype=np.int64)
 
     def epoch(self):
         if self.shuffle:
@@ -100,10 +100,61 @@ class _Batches:
             yield step, xb, yb
 
 
+def _layer_steps(model, batches, epoch):
+    """One epoch layer by layer: yields (step, rows, loss, correct) after each step."""
+    classifier = model.loss.target_kind == "labels"
+    pred_buf = np.empty(batches.x_buf.shape[0], np.int64)
+    hit_buf = np.empty(batches.x_buf.shape[0], bool)
+    for step, xb, yb in batches.epoch():
+        m = xb.shape[0]
+        loss = model.train_step(xb, yb)
+        correct = 0
+        if classifier:
+            np.argmax(model.last_output, axis=1, out=pred_buf[:m])
+            np.equal(pred_buf[:m], yb, out=hit_buf[:m])
+            correct = int(np.count_nonzero(hit_buf[:m]))
+        yield step, m, loss, correct
+
+
+# The plan runs this many seconds of steps per call (callbacks, the progress line and
+# Ctrl-C are served between calls); the first call of a fit runs FIRST_CHUNK steps.
+CHUNK_SECONDS = 0.05
+FIRST_CHUNK = 4
+
+
+def _plan_steps(run, batches, epoch, chunk):
+    """One epoch by the compiled plan, in chunks of steps; yields as _layer_steps.
+    `chunk` is a one-element list: the chunk size, adapted to CHUNK_SECONDS."""
+    order = None
+    if batches.shuffle:
+        batches.rng.shuffle(batches.order)
+        order = batches.order
+    step = 0
+    while step < batches.steps:
+        n = min(chunk[0], batches.steps - step)
+        start = time.perf_counter()
+        done, losses, hits = run.run(order, step, n)
+        seconds = time.perf_counter() - start
+        if done == n:
+            chunk[0] = max(1, min(4096, int(n * CHUNK_SECONDS / max(seconds, 1e-6))))
+        for i in range(losses.shape[0]):
+            lo = (step + i) * batches.batch_size
+            yield step + i, min(batches.batch_size, batches.n - lo), float(losses[i]), \
+                int(hits[i])
+        step += n
+
+
 def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
              callbacks, verbose):
     """Run the epochs; see Sequential.fit. x, y are already checked and converted."""
+    from nnkernels import plan
+
     batches = _Batches(x, y, batch_size, shuffle, np.random.default_rng(seed))
+    if plan.uses_plan(model):
+        run, chunk = plan.TrainingRun(model, x, y, batch_size), [FIRST_CHUNK]
+        steps = lambda epoch: _plan_steps(run, batches, epoch, chunk)  # noqa: E731
+    else:
+        steps = lambda epoch: _layer_steps(model, batches, epoch)  # noqa: E731
     classifier = model.loss.target_kind == "labels"
     history = History()
     callbacks = [history] + ([ProgressBar()] if verbose else []) + list(callbacks)
@@ -113,8 +164,6 @@ def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
               "samples": batches.n}
     for cb in callbacks:
         cb.on_train_begin(params)
-    pred_buf = np.empty(batches.x_buf.shape[0], np.int64)
-    hit_buf = np.empty(batches.x_buf.shape[0], bool)
     model.stop_training = False
     ctrl_c = {"hit": False}
     epoch = step = 0
@@ -126,9 +175,7 @@ def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
             start = time.perf_counter()
             seen = correct = 0
             total_loss = 0.0
-            for step, xb, yb in batches.epoch():
-                m = xb.shape[0]
-                loss = model.train_step(xb, yb)
+            for step, m, loss, hits in steps(epoch):
                 if not math.isfinite(loss):
                     raise NonFiniteLossError(
                         f"the training loss became {loss} at epoch {epoch + 1}, batch "
@@ -139,9 +186,7 @@ def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
                 total_loss += loss * m
                 batch_logs = {"loss": total_loss / seen}
                 if classifier:
-                    np.argmax(model.last_output, axis=1, out=pred_buf[:m])
-                    np.equal(pred_buf[:m], yb, out=hit_buf[:m])
-                    correct += int(np.count_nonzero(hit_buf[:m]))
+                    correct += hits
                     batch_logs["accuracy"] = correct / seen
                 batch_logs["samples_per_second"] = seen / max(time.perf_counter() - start,
                                                               1e-9)

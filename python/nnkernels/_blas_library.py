@@ -1,0 +1,61 @@
+"""Which BLAS the kernels call.
+
+The kernels call OpenBLAS through function pointers (nnkernels/_blas.pyx). By default
+they are pointed at the OpenBLAS of the ``scipy-openblas32`` wheel (a dependency: the
+build NumPy and SciPy themselves are made with, newer than the copy inside SciPy
+wheels); failing that, at the OpenBLAS inside SciPy's wheel; failing that (a SciPy
+built against another BLAS), they stay on SciPy's ``cython_blas`` table, and plans
+then run their products on one thread of ours (the BLAS threads itself).
+
+Single-threaded, on the MNIST models' products (2026-11-27, AMD EPYC Zen 5, OpenBLAS
+kernels chosen by the library): 0.3.34 (scipy-openblas32) 181 GFLOP/s, NumPy's
+0.3.31 174, SciPy's 0.3.30 161 (bench/README.md).
+
+``NNKERNELS_BLAS`` chooses for measurements: ``openblas32`` (the wheel), ``scipy``
+(SciPy's OpenBLAS), ``cython_blas`` (SciPy's table, no thread control), or a path to
+an OpenBLAS shared library with the ``scipy_`` symbol prefix.
+"""
+import glob
+import os
+import sys
+
+from nnkernels import _blas
+
+
+def _package_files(package, pattern):
+    """Files matching pattern under an installed package's folder, without importing it
+    (scipy_openblas32's __init__ imports importlib.metadata: 25 ms of `import nnkernels`)."""
+    import importlib.util
+    spec = importlib.util.find_spec(package)
+    if spec is None or not spec.submodule_search_locations:
+        return []
+    return sorted(path for folder in spec.submodule_search_locations
+                  for path in glob.glob(os.path.join(folder, pattern)))
+
+
+def _wheel_library():
+    suffix = {"win32": ".dll", "darwin": ".dylib"}.get(sys.platform, ".so")
+    found = _package_files("scipy_openblas32", os.path.join("lib", f"libscipy_openblas{suffix}"))
+    return found[0] if found else None
+
+
+def _scipy_library():
+    found = _package_files("scipy", os.path.join("..", "scipy.libs", "libscipy_openblas*.so*"))
+    return found[0] if found else None
+
+
+def select():
+    """Point the kernels at the BLAS chosen above; returns its path (None: cython_blas)."""
+    choice = os.environ.get("NNKERNELS_BLAS", "")
+    if choice == "cython_blas":
+        return None
+    if choice and choice not in ("openblas32", "scipy"):
+        candidates = [choice]
+    elif choice == "scipy":
+        candidates = [_scipy_library()]
+    else:
+        candidates = [_wheel_library(), _scipy_library()]
+    for path in candidates:
+        if path and _blas.use_openblas(path):
+            return path
+    return None

@@ -1,0 +1,216 @@
+"""The compiled step: one flat buffer per model, and plans that run many training
+steps (or a whole inference pass) in one call without the GIL.
+
+A Sequential keeps its parameters in one flat array (each weight and bias a view of
+it), their gradients in another, and each optimizer state likewise, so that the
+update is one pass over contiguous memory. `plan_for` builds, and caches on the
+model, a `nnkernels._plan.Plan` over those buffers for one batch size, thread count
+and purpose; it is rebuilt when any of them, the architecture, the loss or the
+optimizer changes, or when a parameter's array was replaced (assigning a new array
+to ``layer.weight.data`` is noticed here, and the new values are adopted).
+
+Models the plan does not cover (a layer other than Dense, an optimizer or loss
+subclassed by the user, an optimizer over other parameters) train layer by layer;
+``uses_plan(model)`` says which.
+"""
+import numpy as np
+
+from nnkernels import _plan, losses as _losses, optimizers as _optimizers
+from nnkernels._threads import get_num_threads
+from nnkernels.layers import Dense
+
+# Below this many floating-point operations per call of a step's products, the
+# plan runs on one thread: a barrier costs ~0.3-1 us, waking the region 15-50 us.
+MIN_FLOPS_PER_THREAD = 2_000_000
+_MAX_CACHED_PLANS = 6
+
+
+class FlatBuffer:
+    """One contiguous array and the views of it that replaced a list of arrays.
+
+    Parameters
+    ----------
+    arrays : list of C-contiguous arrays of one dtype (their values are copied in)
+    """
+
+    def __init__(self, arrays, dtype):
+        sizes = [a.size for a in arrays]
+        self.array = np.empty(sum(sizes), dtype)
+        self.views = []
+        offset = 0
+        for a, size in zip(arrays, sizes):
+            view = self.array[offset:offset + size].reshape(a.shape)
+            view[...] = a
+            self.views.append(view)
+            offset += size
+
+    def holds(self, arrays):
+        """Whether `arrays` are still exactly the views handed out (not replaced)."""
+        return (len(arrays) == len(self.views)
+                and all(a is v for a, v in zip(arrays, self.views)))
+
+
+def _adopt(owner, attr, arrays, dtype, assign):
+    flat = owner.__dict__.get(attr)
+    if flat is None or not flat.holds(arrays):
+        flat = FlatBuffer(arrays, dtype)
+        owner.__dict__[attr] = flat
+        assign(flat.views)
+    return flat
+
+
+def flatten_parameters(model):
+    """Keep model's parameters and their gradients in one flat buffer each."""
+    params = model.parameters()
+
+    def set_data(views):
+        for p, v in zip(params, views):
+            p.data = v
+
+    def set_grads(views):
+        for p, v in zip(params, views):
+            p.grad = v
+
+    data = _adopt(model, "_flat_data", [p.data for p in params], model.dtype, set_data)
+    grads = _adopt(model, "_flat_grad", [p.grad for p in params], model.dtype, set_grads)
+    return data, grads
+
+
+def flatten_optimizer_state(optimizer, dtype):
+    """Keep each named state of `optimizer` (RMSProp's cache, Adam's m and v, ...) in
+    one flat buffer; returns them in _state_names order."""
+    flats = []
+    for name in optimizer._state_names:
+        def assign(views, name=name):
+            for state, v in zip(optimizer.state, views):
+                state[name] = v
+        flats.append(_adopt(optimizer, f"_flat_{name}",
+                            [s[name] for s in optimizer.state], dtype, assign))
+    return flats
+
+
+_PLAN_OPTIMIZERS = {_optimizers.RMSProp: "rmsprop", _optimizers.SGD: "sgd",
+                    _optimizers.Adam: "adam"}
+_PLAN_LOSSES = (_losses.SoftmaxCrossEntropy, _losses.MeanSquaredError,
+                _losses.SigmoidBinaryCrossEntropy)
+
+
+def uses_plan(model, training=True):
+    """Whether model's fit (training=True) or predict/evaluate run as a compiled plan."""
+    if not all(type(layer) is Dense for layer in model.layers):
+        return False
+    if model.loss is not None and type(model.loss) not in _PLAN_LOSSES:
+        return False
+    if not training:
+        return True
+    opt = model.optimizer
+    if model.loss is None or type(opt) not in _PLAN_OPTIMIZERS:
+        return False
+    params = model.parameters()
+    return len(opt.params) == len(params) and all(a is b for a, b in zip(opt.params, params))
+
+
+def _threads_for(model, rows, training):
+    n = get_num_threads()
+    if n == 1 or not _plan.plan_threads_can_split():
+        return 1
+    flops = 2 * rows * sum(layer.in_features * layer.out_features for layer in model.layers)
+    if training:
+        flops *= 3
+    return n if flops >= MIN_FLOPS_PER_THREAD * n else 1
+
+
+def plan_for(model, batch, training):
+    """The cached Plan of model for `batch` rows per step (training or inference)."""
+    data, grads = flatten_parameters(model)
+    states = flatten_optimizer_state(model.optimizer, model.dtype) if training else []
+    n_threads = _threads_for(model, batch, training)
+    buffers = (data.array, grads.array, *(s.array for s in states))
+    key = (training, batch, n_threads, model.loss and model.loss.name,
+           id(model.optimizer) if training else None,
+           tuple((id(layer), layer.activation) for layer in model.layers))
+    cache = model.__dict__.setdefault("_plans", {})
+    plan, used = cache.get(key, (None, ()))
+    if plan is None or len(used) != len(buffers) or any(
+            a is not b for a, b in zip(used, buffers)):
+        if len(cache) >= _MAX_CACHED_PLANS:
+            cache.clear()
+        dims = [model.in_features] + [layer.out_features for layer in model.layers]
+        arrays = [s.array for s in states] + [None, None]
+        plan = _plan.Plan(dims, [layer.activation for layer in model.layers],
+                          model.loss.name if model.loss is not None else None, batch,
+                          n_threads, data.array, grads.array if training else None,
+                          arrays[0], arrays[1])
+        cache[key] = (plan, buffers)
+    if training:
+        _set_optimizer(plan, model.optimizer)
+    return plan
+
+
+def _set_optimizer(plan, opt):
+    kind = _PLAN_OPTIMIZERS[type(opt)]
+    if kind == "rmsprop":
+        plan.set_optimizer(kind, lr=opt.lr, rho=opt.rho, eps=opt.eps,
+                           weight_decay=opt.weight_decay, eps_inside=opt.epsilon == "inside")
+    elif kind == "sgd":
+        plan.set_optimizer(kind, lr=opt.lr, momentum=opt.momentum,
+                           weight_decay=opt.weight_decay, nesterov=opt.nesterov)
+    else:
+        plan.set_optimizer(kind, lr=opt.lr, beta1=opt.beta1, beta2=opt.beta2, eps=opt.eps,
+                           weight_decay=opt.weight_decay,
+                           decoupled=opt.decoupled_weight_decay)
+
+
+class TrainingRun:
+    """Steps of fit over checked (x, y), run by a plan in chunks of steps.
+
+    x : (n, in_features) of the model dtype; y : int64 labels (n,), or targets
+    (n, out_features) of the model dtype, or x itself (an autoencoder).
+    """
+
+    def __init__(self, model, x, y, batch_size):
+        self.model = model
+        self.x = x
+        self.targets_are_inputs = y is x
+        labels = model.loss.target_kind == "labels"
+        self.labels = y if labels else None
+        self.y = None if labels or self.targets_are_inputs else y
+        self.batch = min(batch_size, x.shape[0])
+        self.plan = plan_for(model, self.batch, training=True)
+        self.step_loss = np.empty(0)
+        self.step_hits = np.empty(0, np.int64)
+
+    def run(self, order, first_step, n_steps):
+        """Train steps [first_step, first_step + n_steps) of the epoch whose row order
+        is `order` (int64 permutation, or None). Returns (steps applied, their mean
+        losses, their correct counts); fewer steps than asked means that the loss of
+        the next one was not finite (its loss is the last one returned)."""
+        if self.step_loss.shape[0] < n_steps:
+            self.step_loss = np.empty(n_steps)
+            self.step_hits = np.empty(n_steps, np.int64)
+        opt = self.model.optimizer
+        plan = plan_for(self.model, self.batch, training=True)  # cached; sees lr changes
+        done = plan.train(self.x, self.y, self.labels, self.targets_are_inputs, order,
+                          first_step, n_steps, opt.iterations, self.step_loss,
+                          self.step_hits)
+        opt.iterations += done
+        seen = min(done + 1, n_steps)
+        return done, self.step_loss[:seen], self.step_hits[:seen]
+
+
+def predict(model, x, batch_size):
+    """model's outputs for checked x (n, in_features): a new (n, out_features) array."""
+    plan = plan_for(model, min(batch_size, x.shape[0]), training=False)
+    out = np.empty((x.shape[0], model.out_features), model.dtype)
+    plan.predict(x, out)
+    return out
+
+
+def evaluate(model, x, y, batch_size):
+    """(mean loss, correct count) over checked x and y (labels, targets or x itself)."""
+    plan = plan_for(model, min(batch_size, x.shape[0]), training=False)
+    labels = model.loss.target_kind == "labels"
+    total, hits = plan.evaluate(x, None if labels or y is x else y, y if labels else None,
+                                y is x)
+    per = x.shape[0] * (1 if labels else model.out_features)
+    return total / per, int(hits)
