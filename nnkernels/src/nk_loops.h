@@ -30,18 +30,22 @@
   #define NK_RESTRICT
   #define NK_VECTORIZE
 #endif
-/* The two loops bound by exp, sqrt and division rather than by memory (the
-   sigmoid row and the Adam update) are also compiled for AVX2, picked at load
-   time (gcc's target_clones, an ifunc: glibc on x86-64). AVX2 only, not FMA: the
-   same operations, so the same bits as the baseline SSE2 code (checked on
-   sigmoid outputs), at 8 lanes instead of 4. Measured here, one thread: sigmoid
-   forward 100x784 191 -> 158 us, Adam 784x250 232 -> 196 us; RMSProp (196k
-   elements, 190 us) gained nothing and is not cloned. The functions they call are
-   static inline with the default target, which gcc inlines into an ISA-only
-   clone (not into an arch= clone: no gain then). NK_NO_CLONES turns this off. */
+/* The loops bound by exp, sqrt and division rather than by memory (the sigmoid row
+   and the optimizer updates) are also compiled for AVX2 and AVX-512F, picked at load
+   time (gcc's target_clones, an ifunc: glibc on x86-64). Without FMA (setup.py
+   builds with -ffp-contract=off, so no a * b + c is fused): the same operations, so
+   the same bits as the baseline SSE2 code (checked on sigmoid outputs), at 8 or 16
+   lanes instead of 4. Measured on a Zen 3 VM, one thread: sigmoid forward 100x784
+   191 -> 158 us, Adam 784x250 232 -> 196 us with AVX2; RMSProp gained nothing there.
+   On a Zen 5 VM (2026-11-27), RMSProp over the classifier's 222,360 float32
+   parameters took 99 us with SSE2, compute-bound inside a step plan, where the data
+   stay in cache (see bench/README.md for the AVX-512 figure). The functions they
+   call are static inline with the default target, which gcc inlines into an
+   ISA-only clone (not into an arch= clone: no gain then). NK_NO_CLONES turns this
+   off. */
 #if defined(__GNUC__) && !defined(__clang__) && defined(__x86_64__) \
     && defined(__GLIBC__) && !defined(NK_NO_CLONES)
-  #define NK_CLONED static __attribute__((target_clones("avx2", "default"), unused))
+  #define NK_CLONED static __attribute__((target_clones("avx512f", "avx2", "default"), unused))
 #else
   #define NK_CLONED NK_INLINE
 #endif
@@ -371,7 +375,7 @@ NK_DEFINE_ACTIVATION_DISPATCH(double, d)
    loops, so that each loop vectorises. Same expressions, in the same order, as
    the formulas in _optim.pxd. */
 #define NK_DEFINE_OPTIM(T, S, SQRT)                                               \
-NK_INLINE void nk_rmsprop_##S(T *NK_RESTRICT p, const T *NK_RESTRICT g0,          \
+NK_CLONED void nk_rmsprop_##S(T *NK_RESTRICT p, const T *NK_RESTRICT g0,          \
                               T *NK_RESTRICT c, Py_ssize_t n, T lr, T rho,        \
                               T one_minus_rho, T eps, T wd, int eps_inside) {     \
     Py_ssize_t i;                                                                 \
@@ -391,7 +395,7 @@ NK_INLINE void nk_rmsprop_##S(T *NK_RESTRICT p, const T *NK_RESTRICT g0,        
         }                                                                         \
     }                                                                             \
 }                                                                                 \
-NK_INLINE void nk_sgd_##S(T *NK_RESTRICT p, const T *NK_RESTRICT g0,              \
+NK_CLONED void nk_sgd_##S(T *NK_RESTRICT p, const T *NK_RESTRICT g0,              \
                           T *NK_RESTRICT vel, Py_ssize_t n, T lr, T mom, T wd,    \
                           int nesterov) {                                         \
     Py_ssize_t i;                                                                 \

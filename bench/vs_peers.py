@@ -1,0 +1,203 @@
+"""nnkernels `fit` against the reference peers, whole epochs of MNIST, side by side.
+
+    python bench/vs_peers.py --peers ../shared/peers [--rounds 3] [--batch 100]
+        [--epochs 4] [--dtype float32] [--openblas-env keep|unset] [--json out.json]
+
+The peers are the reference implementations kept outside this repository (a folder
+with common.py, jax_peer.py, numpy_peer.py, torch_peer.py and peak.py; each prints one
+JSON line). nnkernels runs under the same protocol, through the peers' own common.py:
+the same MNIST arrays, the same Glorot-normal float32 weights, RMSProp (rho 0.9, lr
+1e-3, eps 1e-8 outside the square root), the same thread settings (ANCHOR_THREADS set
+before anything loads), whole epochs of shuffled minibatches, the median of the epochs
+after the first. Every configuration runs in a process of its own, in rounds
+(A B C ... A B C ...), so that drift of the machine's speed touches all alike; the
+table gives the median over rounds.
+
+The physical peak is a 2048^3 sgemm on the same threads, best of 5, through NumPy's
+OpenBLAS (the peers' peak.py) and through the BLAS nnkernels calls; the model's
+GFLOP/s (0.940 MFLOP per classifier sample, 2.11 per autoencoder sample) are given
+as a share of the higher of the two.
+
+--openblas-env unset runs every process without OPENBLAS_CORETYPE and
+OPENBLAS_L2_SIZE (some machines set them to keep old OpenBLAS builds off AVX-512
+kernels; current OpenBLAS then picks its own); the table says which kernels each
+OpenBLAS used. JAX and PyTorch do not use OpenBLAS.
+"""
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import textwrap
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FLOPS = {"w1": 0.940e6, "w2": 2.11e6}
+NAMES = {"w1": "classifier 784-250-100-10", "w2": "autoencoder 784-250-50-250-784"}
+
+NNKERNELS_WORKER = textwrap.dedent('''
+    import sys
+    sys.path.insert(0, sys.argv[1])
+    import common  # noqa: F401  (thread settings first, as in every peer)
+    from common import AE, MLP, N_TRAIN, emit, glorot_normal, load, summarize
+    import numpy as np
+    import nnkernels
+    from nnkernels import Dense, RMSProp, Sequential
+    from threadpoolctl import threadpool_info
+
+    workload, batch, epochs, dtype = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
+    nnkernels.set_num_threads(common.THREADS)
+    sizes = MLP if workload == "w1" else AE
+    xtr, ytr, xte, yte = load()
+    x = xtr.astype(dtype)
+    acts = ["relu"] * (len(sizes) - 2) + ([None] if workload == "w1" else ["sigmoid"])
+    model = Sequential([Dense(a, b, act, dtype=dtype) for a, b, act in zip(sizes, sizes[1:], acts)])
+    model.set_weights([a for pair in glorot_normal(sizes) for a in pair])
+    model.compile(RMSProp(lr=1e-3, rho=0.9, eps=1e-8),
+                  "softmax_cross_entropy" if workload == "w1" else "mse")
+    history = model.fit(x, ytr if workload == "w1" else x, epochs=epochs, batch_size=batch,
+                        seed=1, verbose=0)
+    out = {"peer": "nnkernels", "workload": workload, "batch": batch, "dtype": dtype,
+           "threads": common.THREADS, **summarize(history.history["seconds"], N_TRAIN)}
+    if workload == "w1":
+        out["test_accuracy"] = model.evaluate(xte.astype(dtype), yte)["accuracy"]
+    else:
+        out["test_mse"] = model.evaluate(xte.astype(dtype), xte.astype(dtype))["loss"]
+    ours = nnkernels._blas.library_path()
+    out["blas"] = [(p["version"], p["architecture"]) for p in threadpool_info()
+                   if ours and os.path.realpath(p["filepath"]) == os.path.realpath(ours)]
+    emit(out)
+''').replace("import sys\n", "import os\nimport sys\n", 1)
+
+PEAK_WORKER = textwrap.dedent('''
+    import json, os, sys, time
+    import numpy as np
+    import nnkernels
+    nnkernels.set_num_threads(int(sys.argv[1]))
+    n = 2048
+    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
+    c = np.empty_like(a)
+    nnkernels.kernels.gemm(a, a, c)
+    best = 1e9
+    for _ in range(5):
+        t0 = time.perf_counter()
+        nnkernels.kernels.gemm(a, a, c)
+        best = min(best, time.perf_counter() - t0)
+    print(json.dumps({"gflops": 2 * n ** 3 / best / 1e9}))
+''')
+
+
+def cpu_description():
+    """Model name, family/model and the SIMD flags that decide GEMM kernels."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        return "unknown CPU"
+    flags = set(info.get("flags", "").split())
+    simd = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_vp2intersect")
+            if f in flags]
+    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model "
+            f"{info.get('model', '?')}), {os.cpu_count()} CPUs, flags: {' '.join(simd)}")
+
+
+def run(cmd, env, timeout=900):
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        print(f"FAILED: {' '.join(cmd)}\n{proc.stderr[-2000:]}", file=sys.stderr)
+        return None
+    return json.loads(lines[-1])
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    ap.add_argument("--peers", required=True, help="folder of the reference peer scripts")
+    ap.add_argument("--rounds", type=int, default=3)
+    ap.add_argument("--batch", type=int, default=100)
+    ap.add_argument("--epochs", type=int, default=4)
+    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--dtype", default="float32", choices=["float32", "float64"])
+    ap.add_argument("--workloads", default="w1,w2")
+    ap.add_argument("--skip", default="", help="peers to leave out, e.g. torch,numpy")
+    ap.add_argument("--openblas-env", default="keep", choices=["keep", "unset"])
+    ap.add_argument("--json", help="write every raw result here")
+    args = ap.parse_args(argv)
+    peers = os.path.abspath(args.peers)
+    base_env = dict(os.environ)
+    if args.openblas_env == "unset":
+        base_env.pop("OPENBLAS_CORETYPE", None)
+        base_env.pop("OPENBLAS_L2_SIZE", None)
+
+    def env(threads):
+        e = dict(base_env, ANCHOR_THREADS=str(threads))
+        for var in ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS"):
+            e.pop(var, None)
+        return e
+
+    skip = set(filter(None, args.skip.split(",")))
+    configs = []
+    for w in args.workloads.split(","):
+        configs.append(("nnkernels", w, args.threads,
+                        [sys.executable, "-c", NNKERNELS_WORKER, peers, w, str(args.batch),
+                         str(args.epochs), args.dtype]))
+        configs.append(("nnkernels@1", w, 1,
+                        [sys.executable, "-c", NNKERNELS_WORKER, peers, w, str(args.batch),
+                         str(args.epochs), args.dtype]))
+        for name, script, extra in (("jax-scan", "jax_peer.py", ["--scan"]),
+                                    ("numpy", "numpy_peer.py", []),
+                                    ("torch", "torch_peer.py", [])):
+            if name.split("-")[0] in skip:
+                continue
+            configs.append((name, w, args.threads,
+                            [sys.executable, os.path.join(peers, script), "--workload", w,
+                             "--batch", str(args.batch), "--epochs", str(args.epochs), *extra]))
+    peaks = [("peak numpy", [sys.executable, os.path.join(peers, "peak.py"), str(args.threads)]),
+             ("peak nnkernels", [sys.executable, "-c", PEAK_WORKER, str(args.threads)])]
+    print(cpu_description(), flush=True)
+    print(f"batch {args.batch}, {args.dtype} (nnkernels; the peers are float32), "
+          f"{args.threads} threads, OPENBLAS_CORETYPE "
+          f"{base_env.get('OPENBLAS_CORETYPE', 'unset')}, load {os.getloadavg()}", flush=True)
+    results = {}
+    for r in range(args.rounds):
+        for name, cmd in peaks:
+            out = run(cmd, env(args.threads))
+            if out:
+                results.setdefault((name, "-"), []).append(out)
+        for name, w, threads, cmd in configs:
+            out = run(cmd, env(threads))
+            if out:
+                results.setdefault((name, w), []).append(out)
+                print(f"round {r + 1}: {name:12} {w} {out['samples_per_s_median']:>10,.0f} "
+                      f"samples/s", file=sys.stderr, flush=True)
+    peak = max(statistics.median(o["gflops"] for o in results.get((n, "-"), [{"gflops": 0}]))
+               for n, _ in peaks)
+    print(f"\npeak 2048^3 sgemm, {args.threads} threads: " + ", ".join(
+        f"{n.split()[1]} {statistics.median(o['gflops'] for o in results[(n, '-')]):.0f} GFLOP/s"
+        for n, _ in peaks if (n, "-") in results))
+    for w in args.workloads.split(","):
+        rows = {name: statistics.median(o["samples_per_s_median"] for o in results[(name, ww)])
+                for name, ww in results if ww == w}
+        best_peer = max((v for k, v in rows.items() if not k.startswith("nnkernels")), default=0)
+        print(f"\n{NAMES[w]}, samples/s (median of {args.rounds} rounds)")
+        print(f"| | samples/s | vs best peer | GFLOP/s | share of peak |")
+        print(f"| --- | --- | --- | --- | --- |")
+        for name, value in sorted(rows.items(), key=lambda kv: -kv[1]):
+            gflops = value * FLOPS[w] / 1e9
+            ratio = value / best_peer if best_peer else float("nan")
+            print(f"| {name} | {value:,.0f} | {ratio:.2f} | {gflops:.0f} | {gflops / peak:.0%} |")
+        if "nnkernels@1" in rows and "nnkernels" in rows:
+            print(f"1 -> {args.threads} threads: {rows['nnkernels'] / rows['nnkernels@1']:.2f}x")
+        extra = results[("nnkernels", w)][-1]
+        print(f"nnkernels BLAS (version, kernels): {extra.get('blas')}; "
+              + ", ".join(f"{k} {extra[k]:.4f}" for k in ("test_accuracy", "test_mse") if k in extra))
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump({f"{k[0]}|{k[1]}": v for k, v in results.items()}, f, indent=1)
+
+
+if __name__ == "__main__":
+    main()
