@@ -341,6 +341,35 @@ def measure_model(model, workers, args, pids):
 
 # -- output -------------------------------------------------------------------------------
 
+def cpu_description():
+    """Model, family/model and the SIMD flags that decide the GEMM kernels."""
+    info = {}
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                info.setdefault(key.strip(), value.strip())
+    except OSError:
+        return "unknown CPU"
+    flags = set(info.get("flags", "").split())
+    simd = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_vp2intersect")
+            if f in flags]
+    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model "
+            f"{info.get('model', '?')}), flags: {' '.join(simd)}; OPENBLAS_CORETYPE="
+            f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
+
+
+def run_peak(threads, env):
+    """bench/peak.py's 2048^3 sgemm on `threads` threads, in a process of its own."""
+    proc = subprocess.run([sys.executable, os.path.join(HERE, "peak.py"), str(threads)],
+                          env=env, capture_output=True, text=True, timeout=600)
+    lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
+    if proc.returncode != 0 or not lines:
+        log(f"  peak measurement failed: {proc.stderr[-500:]}")
+        return None
+    return json.loads(lines[-1])
+
+
 def _fmt(value, spec, missing="-"):
     return missing if value is None else format(value, spec)
 
@@ -353,6 +382,12 @@ def print_report(report, unavailable):
           f"{m['loadavg_before']} (waited {m['quiet_wait']['waited_seconds']} s), after "
           f"{m['loadavg_after']}; other processes used up to {m['other_cpu_max']} cores "
           f"while timing{'  <-- UNRELIABLE (> 0.1)' if (m['other_cpu_max'] or 0) > 0.1 else ''}")
+    print(f"cpu: {m['cpu']}")
+    if m.get("peak"):
+        print(f"peak, 2048^3 sgemm on {cfg['threads']} threads: nnkernels' BLAS "
+              f"{m['peak']['nnkernels_gflops']:.0f} GFLOP/s, NumPy's "
+              f"{m['peak']['numpy_gflops']:.0f} GFLOP/s (OpenBLAS kernels "
+              f"{sorted(set(map(tuple, m['peak']['blas'])))})")
     print(f"thread pools: nnkernels {m['pools'].get('nnkernels')}")
     for key in ("numpy", "torch", "jax"):
         if key in m["pools"]:
@@ -380,6 +415,8 @@ def print_report(report, unavailable):
         if "percent_of_gemm_ceiling" in res:
             extra.append(f"nnkernels = {res['percent_of_gemm_ceiling']:.0f} % of the GEMM-only "
                          f"ceiling (epochs; steps {res['step_percent_of_gemm_ceiling']:.0f} %)")
+        if res.get("percent_of_peak") is not None:
+            extra.append(f"{res['percent_of_peak']:.0f} % of the physical peak")
         if "speedup_threads" in res:
             extra.append(f"1 -> {cfg['threads']} threads: x{res['speedup_threads']:.2f}")
         extra.append(f"other cpu: {_fmt(res['other_cpu_epochs'], '.2f', '?')} (epochs), "
@@ -515,6 +552,12 @@ def main(argv=None):
             for w in workers:
                 w.close()
 
+    log("physical peak (2048^3 sgemm) ...")
+    peak = run_peak(args.threads, env)
+    for res in results.values():
+        gflops = res["peers"]["nnkernels"]["gflops"]
+        res["percent_of_peak"] = 100 * gflops / peak["gflops"] if peak else None
+
     log("import times ...")
     imports = {"nnkernels": import_seconds("nnkernels", env, 5),
                "numpy": import_seconds("numpy", env, 5)}
@@ -533,7 +576,8 @@ def main(argv=None):
                     if hasattr(os, "sched_getaffinity") else None,
                     "loadavg_before": load_before, "loadavg_after": loadavg(),
                     "quiet_wait": quiet, "other_cpu_max": max(others) if others else None,
-                    "pools": pools, "nnkernels_build_info": build,
+                    "pools": pools, "nnkernels_build_info": build, "cpu": cpu_description(),
+                    "peak": peak,
                     "seconds": round(time.monotonic() - start, 1),
                     "time": time.strftime("%Y-%m-%dT%H:%M:%S%z")},
         "unavailable": unavailable,

@@ -397,9 +397,11 @@ def jax_available():
 
 
 class JaxPeer(Peer):
-    """jax.jit step; an epoch is one jitted lax.scan over the epoch's batches, gathered
-    with np.take into one preallocated (steps, batch, 784) buffer. Thread count: JAX has
-    no runtime setting, so the worker process is pinned to `threads` cores
+    """jax.jit step; an epoch is one jitted lax.scan over the epoch's batches, each
+    gathered inside the scan from the training set held on the device (as the reference
+    peer ../shared/peers/jax_peer.py --scan does; gathering the epoch outside the jitted
+    function and copying it in made this peer half as fast). Thread count: JAX has no
+    runtime setting, so the worker process is pinned to `threads` cores
     (sched_setaffinity) before jax is imported (see serve())."""
 
     name = "jax"
@@ -444,15 +446,20 @@ class JaxPeer(Peer):
             return (params, cache), loss
 
         self._step_jit = jax.jit(lambda p, c, x, y: step((p, c), (x, y)), donate_argnums=(0, 1))
-        self._epoch_jit = jax.jit(lambda p, c, xs, ys: jax.lax.scan(step, (p, c), (xs, ys)),
-                                  donate_argnums=(0, 1))
+
+        def epoch(p, c, x_all, y_all, idx):
+            return jax.lax.scan(lambda carry, i: step(carry, (x_all[i], y_all[i])), (p, c),
+                                idx)
+
+        self._epoch_jit = jax.jit(epoch, donate_argnums=(0, 1))
+        self._x_dev = jnp.asarray(self.x)
+        self._y_dev = self._x_dev if self.y is self.x else jnp.asarray(self.y)
 
         def predict(params, x):
             out = forward(params, x)
             return jax.nn.softmax(out, axis=1) if classifier else out
 
         self._predict_jit = jax.jit(predict)
-        self._epoch_bufs = None
 
     def _prepare(self, xb, yb):
         return self.jnp.asarray(xb), self.jnp.asarray(yb)
@@ -465,17 +472,9 @@ class JaxPeer(Peer):
         n = self.x.shape[0]
         steps = n // self.batch
         order = shuffled_order(n, seed)[:steps * self.batch]  # full batches only
-        if self._epoch_bufs is None:
-            xs = np.empty((steps, self.batch, self.x.shape[1]), self.dtype)
-            ys = xs if self.y is self.x else np.empty((steps, self.batch) + self.y.shape[1:],
-                                                      self.y.dtype)
-            self._epoch_bufs = (xs, ys)
-        xs, ys = self._epoch_bufs
-        np.take(self.x, order, axis=0, out=xs.reshape(steps * self.batch, -1))
-        if ys is not xs:
-            np.take(self.y, order, axis=0, out=ys.reshape((steps * self.batch,)
-                                                          + self.y.shape[1:]))
-        (self.params, self.cache), losses = self._epoch_jit(self.params, self.cache, xs, ys)
+        idx = order.astype(np.int32).reshape(steps, self.batch)
+        (self.params, self.cache), losses = self._epoch_jit(self.params, self.cache,
+                                                            self._x_dev, self._y_dev, idx)
         return float(losses.mean())
 
     def predict(self, x):

@@ -14,7 +14,7 @@ after the first. Every configuration runs in a process of its own, in rounds
 table gives the median over rounds.
 
 The physical peak is a 2048^3 sgemm on the same threads, best of 5, through NumPy's
-OpenBLAS (the peers' peak.py) and through the BLAS nnkernels calls; the model's
+OpenBLAS and through the BLAS nnkernels calls (bench/peak.py); the model's
 GFLOP/s (0.940 MFLOP per classifier sample, 2.11 per autoencoder sample) are given
 as a share of the higher of the two.
 
@@ -39,7 +39,7 @@ NNKERNELS_WORKER = textwrap.dedent('''
     import sys
     sys.path.insert(0, sys.argv[1])
     import common  # noqa: F401  (thread settings first, as in every peer)
-    from common import AE, MLP, N_TRAIN, emit, glorot_normal, load, summarize
+    from common import AE, MLP, N_TRAIN, Noise, emit, glorot_normal, load, summarize
     import numpy as np
     import nnkernels
     from nnkernels import Dense, RMSProp, Sequential
@@ -47,6 +47,7 @@ NNKERNELS_WORKER = textwrap.dedent('''
 
     workload, batch, epochs, dtype = sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5]
     nnkernels.set_num_threads(common.THREADS)
+    noise = Noise()
     sizes = MLP if workload == "w1" else AE
     xtr, ytr, xte, yte = load()
     x = xtr.astype(dtype)
@@ -66,25 +67,10 @@ NNKERNELS_WORKER = textwrap.dedent('''
     ours = nnkernels._blas.library_path()
     out["blas"] = [(p["version"], p["architecture"]) for p in threadpool_info()
                    if ours and os.path.realpath(p["filepath"]) == os.path.realpath(ours)]
+    out.update(noise.report())
     emit(out)
 ''').replace("import sys\n", "import os\nimport sys\n", 1)
 
-PEAK_WORKER = textwrap.dedent('''
-    import json, os, sys, time
-    import numpy as np
-    import nnkernels
-    nnkernels.set_num_threads(int(sys.argv[1]))
-    n = 2048
-    a = np.random.default_rng(0).standard_normal((n, n), dtype=np.float32)
-    c = np.empty_like(a)
-    nnkernels.kernels.gemm(a, a, c)
-    best = 1e9
-    for _ in range(5):
-        t0 = time.perf_counter()
-        nnkernels.kernels.gemm(a, a, c)
-        best = min(best, time.perf_counter() - t0)
-    print(json.dumps({"gflops": 2 * n ** 3 / best / 1e9}))
-''')
 
 
 def cpu_description():
@@ -155,29 +141,33 @@ def main(argv=None):
             configs.append((name, w, args.threads,
                             [sys.executable, os.path.join(peers, script), "--workload", w,
                              "--batch", str(args.batch), "--epochs", str(args.epochs), *extra]))
-    peaks = [("peak numpy", [sys.executable, os.path.join(peers, "peak.py"), str(args.threads)]),
-             ("peak nnkernels", [sys.executable, "-c", PEAK_WORKER, str(args.threads)])]
+    peak_cmd = [sys.executable, os.path.join(HERE, "peak.py"), str(args.threads)]
     print(cpu_description(), flush=True)
     print(f"batch {args.batch}, {args.dtype} (nnkernels; the peers are float32), "
           f"{args.threads} threads, OPENBLAS_CORETYPE "
           f"{base_env.get('OPENBLAS_CORETYPE', 'unset')}, load {os.getloadavg()}", flush=True)
     results = {}
     for r in range(args.rounds):
-        for name, cmd in peaks:
-            out = run(cmd, env(args.threads))
-            if out:
-                results.setdefault((name, "-"), []).append(out)
+        out = run(peak_cmd, env(args.threads))
+        if out:
+            results.setdefault(("peak", "-"), []).append(out)
         for name, w, threads, cmd in configs:
             out = run(cmd, env(threads))
             if out:
                 results.setdefault((name, w), []).append(out)
                 print(f"round {r + 1}: {name:12} {w} {out['samples_per_s_median']:>10,.0f} "
-                      f"samples/s", file=sys.stderr, flush=True)
-    peak = max(statistics.median(o["gflops"] for o in results.get((n, "-"), [{"gflops": 0}]))
-               for n, _ in peaks)
-    print(f"\npeak 2048^3 sgemm, {args.threads} threads: " + ", ".join(
-        f"{n.split()[1]} {statistics.median(o['gflops'] for o in results[(n, '-')]):.0f} GFLOP/s"
-        for n, _ in peaks if (n, "-") in results))
+                      f"samples/s, steal {out.get('steal_fraction', 0):.1%}", file=sys.stderr,
+                      flush=True)
+    peaks = results.get(("peak", "-"), [{"gflops": float("nan"), "nnkernels_gflops": 0,
+                                          "numpy_gflops": 0, "blas": []}])
+    peak = statistics.median(o["gflops"] for o in peaks)
+    steal = max((o.get("steal_fraction", 0) for v in results.values() for o in v), default=0)
+    print(f"\nhypervisor steal, worst process: {steal:.1%} of the cores (above ~1 %, 2-thread "
+          f"figures of that round are unreliable)")
+    print(f"\npeak 2048^3 sgemm, {args.threads} threads (bench/peak.py): nnkernels' BLAS "
+          f"{statistics.median(o['nnkernels_gflops'] for o in peaks):.0f} GFLOP/s, NumPy's "
+          f"{statistics.median(o['numpy_gflops'] for o in peaks):.0f} GFLOP/s; "
+          f"OpenBLAS kernels {sorted(set(map(tuple, peaks[-1]['blas'])))}")
     for w in args.workloads.split(","):
         rows = {name: statistics.median(o["samples_per_s_median"] for o in results[(name, ww)])
                 for name, ww in results if ww == w}

@@ -5,6 +5,7 @@ import tracemalloc
 
 import numpy as np
 import pytest
+from hypothesis import given, settings, strategies as st
 
 import nnkernels
 from nnkernels import SGD, Adam, Dense, RMSProp, Sequential, plan, training
@@ -276,3 +277,29 @@ def test_fit_allocates_nothing_per_step_after_the_first_chunk():
     finally:
         tracemalloc.stop()
     assert peak - before < 4000, peak - before
+
+
+@settings(max_examples=60, deadline=None)
+@given(widths=st.lists(st.integers(1, 40), min_size=2, max_size=4),
+       rows=st.integers(1, 70), batch=st.integers(1, 33), threads=st.sampled_from([1, 2]),
+       loss=st.sampled_from(["softmax_cross_entropy", "mse", "binary_cross_entropy"]),
+       dtype=st.sampled_from(["float64", "float32"]), shuffle=st.booleans())
+def test_plan_matches_layers_for_any_shape(widths, rows, batch, threads, loss, dtype, shuffle):
+    activations = (["relu", "sigmoid", None] * 2)[:len(widths) - 1]
+    x, y = _data(dtype, loss, widths, rows)
+    saved = plan.MIN_FLOPS_PER_THREAD
+    plan.MIN_FLOPS_PER_THREAD = 0
+    try:
+        with nnkernels.num_threads(threads):
+            a = _model(dtype, activations, loss, "momentum", dims=widths)
+            b = _model(dtype, activations, loss, "momentum", dims=widths)
+            np.testing.assert_allclose(_plan_path(a, x, y, batch, 0, shuffle),
+                                       _layer_path(b, x, y, batch, 0, shuffle),
+                                       rtol=TOL[dtype] * 10)
+            _assert_close(a, b, dtype)
+            expected = np.empty((rows, widths[-1]), dtype)
+            b.loss.output(b.forward(x), expected)
+            np.testing.assert_allclose(a.predict(x, batch_size=batch), expected,
+                                       rtol=TOL[dtype] * 10, atol=TOL[dtype] * 10)
+    finally:
+        plan.MIN_FLOPS_PER_THREAD = saved
