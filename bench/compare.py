@@ -43,6 +43,7 @@ import time  # noqa: E402
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 import peers as P  # noqa: E402
+from machine import cpu_description  # noqa: E402
 
 SETTLE = 0.2          # seconds between timed blocks of different peers
 STEP_BLOCK = 0.25     # seconds per block of timed steps
@@ -340,24 +341,6 @@ def measure_model(model, workers, args, pids):
 
 
 # -- output -------------------------------------------------------------------------------
-
-def cpu_description():
-    """Model, family/model and the SIMD flags that decide the GEMM kernels."""
-    info = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                info.setdefault(key.strip(), value.strip())
-    except OSError:
-        return "unknown CPU"
-    flags = set(info.get("flags", "").split())
-    simd = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_vp2intersect")
-            if f in flags]
-    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model "
-            f"{info.get('model', '?')}), flags: {' '.join(simd)}; OPENBLAS_CORETYPE="
-            f"{os.environ.get('OPENBLAS_CORETYPE', '(unset)')}")
-
 
 def run_peak(threads, env):
     """bench/peak.py's 2048^3 sgemm on `threads` threads, in a process of its own."""

@@ -32,6 +32,8 @@ import sys
 import textwrap
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from machine import cpu_description  # noqa: E402
 FLOPS = {"w1": 0.940e6, "w2": 2.11e6}
 NAMES = {"w1": "classifier 784-250-100-10", "w2": "autoencoder 784-250-50-250-784"}
 
@@ -71,23 +73,6 @@ NNKERNELS_WORKER = textwrap.dedent('''
     emit(out)
 ''').replace("import sys\n", "import os\nimport sys\n", 1)
 
-
-
-def cpu_description():
-    """Model name, family/model and the SIMD flags that decide GEMM kernels."""
-    info = {}
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                key, _, value = line.partition(":")
-                info.setdefault(key.strip(), value.strip())
-    except OSError:
-        return "unknown CPU"
-    flags = set(info.get("flags", "").split())
-    simd = [f for f in ("avx2", "fma", "avx512f", "avx512bw", "avx512_bf16", "avx512_vp2intersect")
-            if f in flags]
-    return (f"{info.get('model name', '?')} (family {info.get('cpu family', '?')}, model "
-            f"{info.get('model', '?')}), {os.cpu_count()} CPUs, flags: {' '.join(simd)}")
 
 
 def run(cmd, env, timeout=900):
