@@ -289,8 +289,9 @@ def test_get_params_and_set_params():
     (lambda: LogisticRegression(solver="sgd", lr=-1.0), "'lr' must be in"),
     (lambda: LogisticRegression(solver="workshop", lr=0.0), "'lr' must be in"),
     (lambda: LogisticRegression(solver="workshop", epochs=0), "'epochs' must be an int"),
-    (lambda: MLPClassifier(hidden=(8, 0)), "'hidden' must be an int >= 1"),
-    (lambda: MLPClassifier(optimizer="lion"), "'optimizer' must be one of"),
+    (lambda: MLPClassifier(hidden=(8, 0)), r"'hidden_layer_sizes' must be an int or a "
+                                            r"sequence of ints >= 1; got \(8, 0\)"),
+    (lambda: MLPClassifier(optimizer="lion"), "'solver' must be one of .*; got 'lion'"),
 ])
 def test_bad_hyperparameters(make, message):
     with pytest.raises(ValueError, match=message):
@@ -299,7 +300,9 @@ def test_bad_hyperparameters(make, message):
 
 # -- bad input ----------------------------------------------------------------------
 
-ESTIMATORS = [LinearRegression, LogisticRegression, MLPClassifier]
+# MLPClassifier is nnkernels.neural_network's: scikit-learn checks its input
+# (tests/test_neural_network.py and test_mlp_classifier_checks_input_as_scikit_learn).
+ESTIMATORS = [LinearRegression, LogisticRegression]
 X_OK = [[0.0, 1.0], [1.0, 0.0], [2.0, 1.0], [3.0, 0.0]]
 Y_OK = [0, 1, 0, 1]
 
@@ -314,7 +317,7 @@ def test_text_where_a_number_belongs(estimator, X):
         estimator().fit(X, [0, 1])
 
 
-@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+@pytest.mark.parametrize("estimator", [LogisticRegression])
 def test_text_in_features_of_a_classifier_named(estimator):
     with pytest.raises(TypeError, match="found 'high' of type str"):
         estimator().fit(np.array([[0.5], ["high"]], dtype=object), [0, 1])
@@ -339,7 +342,7 @@ def test_one_dimensional_X(estimator):
         estimator().fit([0.0, 1.0, 2.0], [0, 1, 0])
 
 
-@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+@pytest.mark.parametrize("estimator", [LogisticRegression])
 @pytest.mark.parametrize("label", [1, "yes"])
 def test_single_class(estimator, label):
     with pytest.raises(ValueError, match=f"single class, {label!r}"):
@@ -383,3 +386,23 @@ def test_predict_with_the_wrong_number_of_features(estimator):
     with pytest.raises(ValueError, match=f"X has 3 features, but {estimator.__name__} was "
                                          "fitted with 2"):
         model.predict(np.ones((2, 3)))
+
+
+def test_mlp_classifier_checks_input_as_scikit_learn():
+    from sklearn.exceptions import NotFittedError as SkNotFittedError
+    with pytest.raises(ValueError, match="could not convert string to float"):
+        MLPClassifier().fit(np.array([["0.5", "1"], ["0.2", "x"]]), [0, 1])
+    with pytest.raises(ValueError, match="Found array with 0 sample"):
+        MLPClassifier().fit(np.empty((0, 2)), [])
+    with pytest.raises(ValueError, match="Expected 2D array, got 1D array"):
+        MLPClassifier().fit([0.0, 1.0, 2.0], [0, 1, 0])
+    with pytest.raises(ValueError, match=r"inconsistent numbers of samples: \[4, 3\]"):
+        MLPClassifier().fit(X_OK, Y_OK[:3])
+    with pytest.raises(ValueError, match="Input X contains NaN"):
+        MLPClassifier().fit([[np.nan, 1.0], [0.0, 1.0]], [0, 1])
+    with pytest.raises(SkNotFittedError, match="This MLPClassifier instance is not fitted"):
+        MLPClassifier().predict(X_OK)
+    model = MLPClassifier(epochs=2).fit(X_OK, Y_OK)
+    with pytest.raises(ValueError, match="X has 3 features, but MLPClassifier is expecting 2"):
+        model.predict(np.ones((2, 3)))
+    assert MLPClassifier(epochs=2).fit(X_OK, ["yes"] * 4).predict(X_OK).tolist() == ["yes"] * 4

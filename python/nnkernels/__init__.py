@@ -41,7 +41,7 @@ from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 # Imported on first use, to keep `import nnkernels` quick.
 _LAZY_SUBMODULES = ("datasets", "metrics", "models", "preprocessing", "plots",
-                    "linear_model", "workshop", "cli")
+                    "linear_model", "neural_network", "workshop", "cli")
 
 
 def get_include():

@@ -31,7 +31,7 @@ import numpy as np
 from nnkernels import metrics, plots
 from nnkernels.datasets import load_advertising, load_iris, load_loan_data
 from nnkernels.datasets._files import atomic_output
-from nnkernels.linear_model import LinearRegression, LogisticRegression, MLPClassifier
+from nnkernels.linear_model import LinearRegression, LogisticRegression
 
 __all__ = ["TASKS", "run_linear", "run_logistic", "run_iris"]
 
@@ -277,6 +277,8 @@ def run_iris(output_dir, *, seed=0, data=None, verbose=True):
         "accuracy", "precision", "recall", "f1", "confusion_matrix", "files"}``;
         precision, recall and F1 are macro averages over the three classes.
     """
+    from nnkernels.linear_model import MLPClassifier  # needs scikit-learn
+
     folder = _out(output_dir)
     (x, y), (x_test, y_test), classes = load_iris(**_loader_kwargs(data))
     model = MLPClassifier(seed=seed).fit(x, y)
