@@ -1,7 +1,8 @@
-"""Row-major GEMM over OpenBLAS (the scipy-openblas32 wheel, else SciPy's cython_blas), no GIL."""
+"""Row-major GEMM over the BLAS chosen at import (the scipy-openblas32 wheel's OpenBLAS,
+else SciPy's), no GIL."""
 from cython cimport floating
 
-# SciPy's cython_blas takes C int today and is moving towards 64-bit integers:
+# The 32-bit-integer (LP64) BLAS interface; SciPy is moving towards 64-bit integers:
 # every BLAS integer goes through this one typedef.
 ctypedef int blas_int
 

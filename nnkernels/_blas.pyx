@@ -13,15 +13,14 @@ buffer (see _prime_sgemm).
 """
 from cython cimport floating
 from libc.stdlib cimport calloc, free
+from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlopen, dlsym
-from scipy.linalg.cython_blas cimport (dgemm as scipy_dgemm, dgemv as scipy_dgemv,
-                                       sgemm as scipy_sgemm, sgemv as scipy_sgemv)
 
 from nnkernels._common cimport row_stride
 
-# The BLAS routines every product goes through: SciPy's cython_blas table until
-# use_openblas() points them at another OpenBLAS (python/nnkernels/_blas_library.py
-# picks the one that measured fastest; bench/README.md has the figures).
+# The BLAS routines every product goes through, set once at import by
+# python/nnkernels/_blas_library.py: an OpenBLAS shared library found on disk
+# (use_openblas), or else SciPy's cython_blas table (use_cython_blas).
 ctypedef void (*sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*, float*,
                          int*, float*, float*, int*) noexcept nogil
 ctypedef void (*dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*,
@@ -33,13 +32,13 @@ ctypedef void (*dgemv_t)(char*, int*, int*, double*, double*, int*, double*, int
 ctypedef void (*set_threads_t)(int) noexcept nogil
 ctypedef int (*get_threads_t)() noexcept nogil
 
-cdef sgemm_t sgemm = scipy_sgemm
-cdef dgemm_t dgemm = scipy_dgemm
-cdef sgemv_t sgemv = scipy_sgemv
-cdef dgemv_t dgemv = scipy_dgemv
+cdef sgemm_t sgemm = NULL
+cdef dgemm_t dgemm = NULL
+cdef sgemv_t sgemv = NULL
+cdef dgemv_t dgemv = NULL
 cdef set_threads_t _set_threads = NULL   # NULL: the library's threads are not ours to set
 cdef get_threads_t _get_threads = NULL
-_library_path = None  # None: SciPy's cython_blas
+_library_path = None  # None: SciPy's cython_blas (or nothing yet)
 
 
 def use_openblas(path):
@@ -62,6 +61,23 @@ def use_openblas(path):
     _set_threads, _get_threads = <set_threads_t>found[4], <get_threads_t>found[5]
     _library_path = path
     return True
+
+
+def use_cython_blas():
+    """Route every product through SciPy's cython_blas table (whatever BLAS SciPy was
+    built with; its threads are then not ours to set)."""
+    global sgemm, dgemm, sgemv, dgemv, _set_threads, _get_threads, _library_path
+    from scipy.linalg import cython_blas
+    capi = cython_blas.__pyx_capi__
+    cdef void* found[4]
+    for i, name in enumerate(("sgemm", "dgemm", "sgemv", "dgemv")):
+        capsule = capi[name]
+        found[i] = PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
+    sgemm, dgemm = <sgemm_t>found[0], <dgemm_t>found[1]
+    sgemv, dgemv = <sgemv_t>found[2], <dgemv_t>found[3]
+    _set_threads = NULL
+    _get_threads = NULL
+    _library_path = None
 
 
 def library_path():

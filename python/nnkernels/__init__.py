@@ -19,10 +19,6 @@ import os as _os
 _os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 _os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
 
-from nnkernels import _scipy_blas  # noqa: E402
-
-_scipy_blas.preload()  # SciPy's BLAS for the kernels, without all of scipy.linalg
-
 from nnkernels import _blas_library  # noqa: E402
 
 _blas_library.select()  # the OpenBLAS the kernels call (scipy-openblas32's, if installed)

@@ -1,11 +1,12 @@
 """Which BLAS the kernels call.
 
-The kernels call OpenBLAS through function pointers (nnkernels/_blas.pyx). By default
-they are pointed at the OpenBLAS of the ``scipy-openblas32`` wheel (a dependency: the
-build NumPy and SciPy themselves are made with, newer than the copy inside SciPy
-wheels); failing that, at the OpenBLAS inside SciPy's wheel; failing that (a SciPy
-built against another BLAS), they stay on SciPy's ``cython_blas`` table, and plans
-then run their products on one thread of ours (the BLAS threads itself).
+The kernels call BLAS through function pointers (nnkernels/_blas.pyx), set here when
+nnkernels is imported: the OpenBLAS of the ``scipy-openblas32`` wheel (a dependency:
+the build NumPy and SciPy themselves are made with, newer than the copy inside SciPy
+wheels), loaded with dlopen; failing that, the OpenBLAS inside SciPy's wheel; failing
+that (a SciPy built against another BLAS), SciPy's ``cython_blas`` table, and plans
+then run their products on one thread of ours (the BLAS threads itself). Nothing of
+scipy.linalg is imported unless that last resort is needed.
 
 Single-threaded, on the MNIST models' products (2026-11-27, AMD EPYC Zen 5, OpenBLAS
 kernels chosen by the library): 0.3.34 (scipy-openblas32) 181 GFLOP/s, NumPy's
@@ -48,6 +49,7 @@ def select():
     """Point the kernels at the BLAS chosen above; returns its path (None: cython_blas)."""
     choice = os.environ.get("NNKERNELS_BLAS", "")
     if choice == "cython_blas":
+        _blas.use_cython_blas()
         return None
     if choice and choice not in ("openblas32", "scipy"):
         candidates = [choice]
@@ -58,4 +60,5 @@ def select():
     for path in candidates:
         if path and _blas.use_openblas(path):
             return path
+    _blas.use_cython_blas()  # imports scipy.linalg (about 0.5 s): only as the last resort
     return None

@@ -24,8 +24,7 @@ def _default_num_threads():
 def _blas_controller():
     global _controller
     if _controller is None:
-        import scipy.linalg.cython_blas  # noqa: F401  (SciPy's BLAS; ours is loaded at import)
-        _controller = ThreadpoolController()
+        _controller = ThreadpoolController()  # sees the BLAS loaded at import
     return _controller
 
 
