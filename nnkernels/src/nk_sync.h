@@ -60,7 +60,8 @@ static inline void nk_barrier_wait(nk_barrier *b) {
    FTZ | DAZ) in the calling thread; returns the previous state for nk_fp_restore.
    Arithmetic on denormals takes tens of times longer, and optimizer state that decays
    geometrically (RMSProp's cache of a unit whose gradient stays 0) reaches them. */
-#if defined(__SSE2__) || defined(_M_X64)
+/* NK_NO_FTZ (a build switch, for measurements) leaves denormals alone. */
+#if (defined(__SSE2__) || defined(_M_X64)) && !defined(NK_NO_FTZ)
 static inline unsigned int nk_flush_denormals(void) {
     unsigned int old = _mm_getcsr();
     _mm_setcsr(old | 0x8040u);
