@@ -26,7 +26,7 @@ import pytest
 from nnkernels import datasets
 from nnkernels.datasets import DatasetError, load_fashion_mnist, load_mnist, read_idx
 from nnkernels.datasets import _files, _mnist, _pypi
-from nnkernels.datasets._files import atomic_output, sha256_hex
+from nnkernels.datasets._files import sha256_hex
 from nnkernels.datasets._idx import idx_bytes
 
 SHARED = Path(os.environ.get("NNKERNELS_SHARED_DATA", "/work/shared/data"))
@@ -468,23 +468,6 @@ def test_download_false_does_not_touch_network(monkeypatch, server):
     with pytest.raises(DatasetError, match=r"not attempted \(download=False\)"):
         load_mnist(download=False, mirrors=[server.url])
     assert server.requests == []
-
-
-def test_atomic_output_keeps_old_file_when_check_fails(tmp_path):
-    dest = tmp_path / "f"
-    dest.write_bytes(b"old")
-
-    def reject(tmp):
-        assert tmp.read_bytes() == b"new" and tmp.parent == tmp_path
-        raise DatasetError("no")
-
-    with pytest.raises(DatasetError):
-        with atomic_output(dest, check=reject) as f:
-            f.write(b"new")
-    assert dest.read_bytes() == b"old" and list(tmp_path.iterdir()) == [dest]
-    with atomic_output(dest) as f:
-        f.write(b"new")
-    assert dest.read_bytes() == b"new" and list(tmp_path.iterdir()) == [dest]
 
 
 # --------------------------------------------------------------------------- PyPI wheel

@@ -93,7 +93,7 @@ def test_csv_logger_writes_every_epoch(tmp_path):
     rows = list(csv.DictReader(path.open()))
     assert [r["epoch"] for r in rows] == ["1", "2", "3"]
     assert float(rows[2]["loss"]) < float(rows[0]["loss"])
-    assert not [p for p in os.listdir(tmp_path) if ".tmp" in p]
+    assert os.listdir(tmp_path) == ["history.csv"]  # no temporary file left
 
 
 def test_early_stopping_stops_and_restores_best():

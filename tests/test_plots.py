@@ -311,7 +311,7 @@ def test_atomic_write_leaves_nothing_on_failure(tmp_path, monkeypatch, name):
     monkeypatch.undo()
     out = call(folder / "keep.png")
     out = out[0] if isinstance(out, tuple) else out
-    assert load(out).size and not [f for f in os.listdir(folder) if f.endswith(".tmp")]
+    assert load(out).size and not [f for f in os.listdir(folder) if f.startswith(".")]
 
 
 def test_atomic_write_cleans_up_when_encoding_fails(tmp_path, monkeypatch):

@@ -55,7 +55,8 @@ Integrity: the prefix digest covers every byte before the data section and
 data section, so any modified byte anywhere in the file is detected.
 
 Writes are atomic: the file is written to a temporary file in the destination
-directory, flushed, fsync'ed and then moved into place with :func:`os.replace`.
+directory, flushed, fsync'ed and then moved into place with :func:`os.replace`
+(:func:`nnkernels._io.atomic_output`).
 """
 
 from __future__ import annotations
@@ -66,11 +67,12 @@ import math
 import os
 import struct
 import sys
-import tempfile
 from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
+
+from nnkernels._io import atomic_output
 
 __all__ = [
     "ALLOWED_DTYPES",
@@ -191,36 +193,10 @@ def _build_prefix(header: Mapping, arrays: list[tuple[str, np.ndarray]]) -> byte
 
 
 def _write_file(fileobj, prefix: bytes, arrays: list[tuple[str, np.ndarray]]) -> None:
-    """Write the prefix and data section to ``fileobj`` and fsync it."""
+    """Write the prefix and data section to ``fileobj`` (atomic_output fsyncs it)."""
     fileobj.write(prefix)
     for chunk in _iter_data_chunks(arrays):
         fileobj.write(chunk)
-    fileobj.flush()
-    os.fsync(fileobj.fileno())
-
-
-def _new_file_mode(path: str) -> int:
-    """Permission bits for the new file: keep existing ones, else umask."""
-    try:
-        return os.stat(path).st_mode & 0o7777
-    except OSError:
-        umask = os.umask(0o022)
-        os.umask(umask)
-        return 0o666 & ~umask
-
-
-def _fsync_dir(directory: str) -> None:
-    """Best-effort fsync of ``directory`` so the rename is durable."""
-    try:
-        fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(fd)
-    except OSError:
-        pass
-    finally:
-        os.close(fd)
 
 
 def save_arrays(path: str | os.PathLike, arrays: Mapping[str, Any],
@@ -254,22 +230,8 @@ def save_arrays(path: str | os.PathLike, arrays: Mapping[str, Any],
     prepared = [(name, _prepare_array(name, value))
                 for name, value in arrays.items()]
     prefix = _build_prefix(header, prepared)
-    directory = os.path.dirname(os.path.abspath(path))
-    mode = _new_file_mode(path)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".nnk-", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fileobj:
-            if hasattr(os, "fchmod"):
-                os.fchmod(fileobj.fileno(), mode)
-            _write_file(fileobj, prefix, prepared)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
-    _fsync_dir(directory)
+    with atomic_output(path, make_parents=False) as fileobj:
+        _write_file(fileobj, prefix, prepared)
 
 
 # --------------------------------------------------------------------------

@@ -12,6 +12,8 @@ import os
 import sys
 import time
 
+from nnkernels._io import atomic_output
+
 
 class Callback:
     model = None
@@ -109,12 +111,10 @@ class CSVLogger(Callback):
     def on_epoch_end(self, epoch, logs):
         self.rows.append({"epoch": epoch + 1, **logs})
         fields = list(dict.fromkeys(k for row in self.rows for k in row))
-        tmp = f"{self.path}.tmp{os.getpid()}"
-        with open(tmp, "w", newline="") as f:
+        with atomic_output(self.path, text=True) as f:
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(self.rows)
-        os.replace(tmp, self.path)
 
 
 class EarlyStopping(Callback):

@@ -30,7 +30,7 @@ import numpy as np
 
 from nnkernels import metrics, plots
 from nnkernels.datasets import load_advertising, load_iris, load_loan_data
-from nnkernels.datasets._files import atomic_output
+from nnkernels._io import atomic_output
 from nnkernels.linear_model import LinearRegression, LogisticRegression
 
 __all__ = ["TASKS", "run_linear", "run_logistic", "run_iris"]
@@ -55,7 +55,7 @@ def _out(output_dir):
 def _finish(figures, folder, files, lines, verbose):
     """Write metrics.json, print `lines` and the files written; return the figures."""
     files["metrics"] = folder / "metrics.json"
-    with atomic_output(files["metrics"], check=lambda tmp: os.chmod(tmp, 0o644)) as fh:
+    with atomic_output(files["metrics"]) as fh:
         fh.write((json.dumps(figures, indent=2) + "\n").encode())
     figures["files"] = {name: str(path) for name, path in files.items()}
     if verbose:

@@ -13,7 +13,7 @@ import urllib.error
 import urllib.request
 
 from ._errors import DatasetError
-from ._files import atomic_output
+from nnkernels._io import atomic_output
 
 __all__ = ["DEFAULT_TIMEOUT", "download", "download_files", "mirrors_from_env"]
 

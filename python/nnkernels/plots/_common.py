@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import os
-import tempfile
 from functools import lru_cache
 from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
+
+from nnkernels._io import atomic_output
 
 WHITE, BLACK, GRAY = (255, 255, 255), (25, 25, 25), (110, 110, 110)
 LIGHT, FRAME = (230, 230, 230), (80, 80, 80)
@@ -94,19 +95,8 @@ def _colors(values, name, n):
 
 def _save(img, path):
     """Write ``img`` as PNG to ``path`` atomically; return ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            img.save(fh, format="PNG")
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    with atomic_output(path) as fh:
+        img.save(fh, format="PNG")
     return path
 
 

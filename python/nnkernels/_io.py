@@ -1,0 +1,77 @@
+"""Atomic file writing: the one way every file of the package is written (model files,
+pictures, CSV histories, metrics, fetched data sets)."""
+import contextlib
+import io
+import os
+import tempfile
+from pathlib import Path
+
+
+def new_file_mode(path):
+    """Permission bits for a file written at `path`: those of the file it replaces,
+    else what ``open()`` would give a new file under the current umask."""
+    try:
+        return os.stat(path).st_mode & 0o7777
+    except OSError:
+        umask = os.umask(0o022)
+        os.umask(umask)
+        return 0o666 & ~umask
+
+
+def fsync_dir(folder):
+    """Best-effort fsync of `folder`, so that a rename in it is durable (not on Windows)."""
+    with contextlib.suppress(OSError):
+        fd = os.open(folder, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+
+
+@contextlib.contextmanager
+def atomic_output(dest, *, text=False, check=None, make_parents=True):
+    """Write `dest` atomically: a temporary file in the same folder, then a rename.
+
+    Yields a file object (binary, or text with UTF-8 and ``newline=""`` when `text`).
+    When the ``with`` block ends without an exception, the data are flushed and
+    fsynced, the file gets the permission bits of :func:`new_file_mode`, ``check(tmp)``
+    is called with the complete temporary file's :class:`pathlib.Path` (it may raise to
+    reject the content), and the file is moved onto `dest` with :func:`os.replace`. On
+    any exception (Ctrl-C included) the temporary file is removed and `dest` is left as
+    it was: never a half-written file.
+
+    Parameters
+    ----------
+    dest : path-like
+    text : bool
+    check : callable, optional
+    make_parents : bool
+        Create missing parent folders (otherwise a missing folder is an OSError).
+    """
+    dest = Path(dest)
+    if make_parents:
+        dest.parent.mkdir(parents=True, exist_ok=True)
+    mode = new_file_mode(dest)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    done = False
+    try:
+        with os.fdopen(fd, "wb") as raw:
+            if text:
+                wrapper = io.TextIOWrapper(raw, encoding="utf-8", newline="")
+                yield wrapper
+                wrapper.flush()
+                wrapper.detach()
+            else:
+                yield raw
+            raw.flush()
+            os.fsync(raw.fileno())
+        os.chmod(tmp, mode)
+        if check is not None:
+            check(Path(tmp))
+        os.replace(tmp, dest)
+        done = True
+        fsync_dir(dest.parent)
+    finally:
+        if not done:
+            with contextlib.suppress(OSError):
+                os.unlink(tmp)
