@@ -9,7 +9,6 @@ hyperparameters and iteration count; its state arrays are tensors
 ``optimizer.<i>.<name>``). Weights are tensors ``layers.<i>.weight`` and
 ``layers.<i>.bias``.
 """
-import numpy as np
 
 from nnkernels._fileformat import ModelFileError, load_arrays, save_arrays
 from nnkernels.layers import ACTIVATIONS, INITIALIZERS, Dense
