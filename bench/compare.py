@@ -1,7 +1,7 @@
 """nnkernels against its peers, side by side: training and inference of the talk's two
 MNIST models (issue 5).
 
-    NNKERNELS_DATA=/work/shared/data python bench/compare.py [--threads 2] [--batch 100]
+    NNKERNELS_DATA=../shared/data python bench/compare.py [--threads 2] [--batch 100]
         [--dtype float32] [--epochs-seconds 3] [--json out.json]
 
 Peers (bench/peers.py): hand-written NumPy, PyTorch eager, JAX (when installed), and

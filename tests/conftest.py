@@ -1,4 +1,8 @@
-"""Shared fixtures: the dtypes, thread counts and a seeded RNG every kernel test crosses."""
+"""Shared fixtures: the dtypes, thread counts and a seeded RNG every kernel test crosses;
+where the real data sets are."""
+import os
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -42,3 +46,18 @@ def central_difference(f, x, eps=1e-6):
         flat[i] = saved
         gflat[i] = (up - down) / (2 * eps)
     return grad
+
+
+#: The folder of the real data sets (mnist/, workshop/), from NNKERNELS_DATA only: no
+#: machine's path is written here. Tests that need it skip, naming the variable, when it
+#: is not set; under CI=true a missing folder stops the run instead (pytest_configure).
+DATA_ROOT = Path(os.environ.get("NNKERNELS_DATA") or "NNKERNELS_DATA-is-not-set")
+
+
+def pytest_configure(config):
+    if os.environ.get("CI"):
+        missing = [name for name in ("mnist", "workshop") if not (DATA_ROOT / name).is_dir()]
+        if missing:
+            raise pytest.UsageError(
+                f"CI=true: NNKERNELS_DATA ({os.environ.get('NNKERNELS_DATA')!r}) must hold "
+                f"{', '.join(missing)}/; .ci/run points it at ../shared/data")

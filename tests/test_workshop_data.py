@@ -1,15 +1,13 @@
 """Tests of the workshop data loaders (advertising, loan, iris) in nnkernels.datasets.
 
-All offline: the real files are read from ``/work/shared/data/workshop`` (via
+All offline: the real files are read from ``$NNKERNELS_DATA/workshop`` (via
 ``NNKERNELS_DATA``; skipped when absent) and downloads go to an HTTP server on
 127.0.0.1 started by the test.
 """
 
 import functools
 import http.server
-import os
 import threading
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -19,7 +17,9 @@ from nnkernels.datasets import (DatasetError, Table, fetch, load_advertising, lo
 from nnkernels.datasets import _files, _workshop
 from nnkernels.datasets._files import sha256_hex
 
-SHARED = Path(os.environ.get("NNKERNELS_SHARED_DATA", "/work/shared/data"))
+from conftest import DATA_ROOT  # noqa: E402
+
+SHARED = DATA_ROOT
 DEAD_URL = "http://127.0.0.1:1/"  # nothing listens on port 1: refused at once
 
 ADVERTISING = (b"tv,radio,newspaper,sales\n"

@@ -1,11 +1,10 @@
 """The iris network on the workshop's split, and nnkernels.workshop's run_* tasks.
 
 The real files are read from ``$NNKERNELS_DATA/workshop`` or
-``/work/shared/data/workshop`` (skipped when absent); the malformed and empty files
+``$NNKERNELS_DATA/workshop`` (skipped when absent, see conftest.py); the malformed and empty files
 are written into tmp_path.
 """
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -16,7 +15,9 @@ from nnkernels import workshop
 from nnkernels.datasets import DatasetError, load_advertising, load_iris, load_loan_data
 from nnkernels.linear_model import MLPClassifier
 
-WORKSHOP = Path(os.environ.get("NNKERNELS_DATA") or "/work/shared/data") / "workshop"
+from conftest import DATA_ROOT  # noqa: E402
+
+WORKSHOP = DATA_ROOT / "workshop"
 needs_data = pytest.mark.skipif(not (WORKSHOP / "iris_test.csv").is_file(),
                                 reason=f"workshop data not in {WORKSHOP}")
 

@@ -19,7 +19,8 @@ diverging training run, a bad option) prints one ``nnkernels: error: ...`` messa
 stderr and exits with status 1 (runtime) or 2 (usage). A training run stopped with
 Ctrl-C still evaluates and saves what it has, then exits with status 130.
 
-The default training settings live in :data:`TRAIN_DEFAULTS`.
+The default training settings live in :data:`nnkernels.models.TRAIN_DEFAULTS`; ``train``
+runs :func:`nnkernels.models.train_mnist`, which a Python user calls too.
 
 Examples
 --------
@@ -60,41 +61,13 @@ from pathlib import Path
 
 import numpy as np
 
+from nnkernels.models import (COSINE_FINAL_DIVISOR, LR_SCHEDULES, OPTIMIZERS, STEP_EVERY,
+                              STEP_FACTOR, TRAIN_DEFAULTS)
+
 __all__ = ["TRAIN_DEFAULTS", "main", "build_parser"]
 
-#: Default training settings of each model; every ``train`` option not given on the
-#: command line comes from here (and ``--help`` shows these values).
-TRAIN_DEFAULTS = {
-    # 10 epochs, cosine from 1e-3 to 1e-5, L2 1e-4: 98.36 %, 98.36 %, 98.25 % test
-    # accuracy for seeds 0, 1, 2 (20 epochs without L2 overfit: 98.18 %).
-    "classifier": {
-        "epochs": 10,
-        "batch_size": 100,
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "optimizer": "rmsprop",
-        "weight_decay": 1e-4,
-    },
-    # 10 epochs, cosine from 1e-3 to 1e-5: test MSE 0.0055 (constant lr: 0.0069).
-    "autoencoder": {
-        "epochs": 10,
-        "batch_size": 100,
-        "lr": 1e-3,
-        "lr_schedule": "cosine",
-        "optimizer": "rmsprop",
-        "weight_decay": 0.0,
-    },
-}
-
-OPTIMIZERS = ("rmsprop", "rmsprop-gorgonia", "sgd", "adam")
-LR_SCHEDULES = ("constant", "cosine", "step")
 DATASET_NAMES = ("mnist", "fashion-mnist")
 FETCH_NAMES = ("mnist", "fashion-mnist", "workshop")
-
-#: Cosine decay ends at lr / COSINE_FINAL_DIVISOR; step decay multiplies the learning
-#: rate by STEP_FACTOR every STEP_EVERY epochs.
-COSINE_FINAL_DIVISOR = 100
-STEP_FACTOR, STEP_EVERY = 0.5, 5
 
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
@@ -356,36 +329,6 @@ def _class_names(dataset):
     return list(info.classes) if info is not None else [str(i) for i in range(10)]
 
 
-def _make_optimizer(name, lr, weight_decay):
-    from nnkernels.optimizers import SGD, Adam, RMSProp
-    if name == "rmsprop":
-        return RMSProp(lr=lr, weight_decay=weight_decay)
-    if name == "rmsprop-gorgonia":
-        return RMSProp.gorgonia(lr=lr, weight_decay=weight_decay)
-    if name == "sgd":
-        return SGD(lr=lr, weight_decay=weight_decay)
-    if name == "adam":
-        return Adam(lr=lr, weight_decay=weight_decay)
-    raise UsageError(f"unknown optimizer {name!r}; expected one of {', '.join(OPTIMIZERS)}")
-
-
-def _lr_scheduler(schedule, lr, epochs):
-    """(LearningRateScheduler or None, description, final lr)."""
-    from nnkernels.callbacks import LearningRateScheduler, cosine_decay, step_decay
-    if schedule == "constant":
-        return None, "constant", lr
-    if schedule == "cosine":
-        final = lr / COSINE_FINAL_DIVISOR
-        return (LearningRateScheduler(cosine_decay(lr, epochs, final_lr=final)),
-                f"cosine decay to {final:g}", final)
-    if schedule == "step":
-        fn = step_decay(lr, factor=STEP_FACTOR, every=STEP_EVERY)
-        return (LearningRateScheduler(fn), f"x{STEP_FACTOR:g} every {STEP_EVERY} epochs",
-                fn(epochs - 1, lr))
-    raise UsageError(f"unknown learning-rate schedule {schedule!r}; expected one of "
-                     f"{', '.join(LR_SCHEDULES)}")
-
-
 def _default_output(model, dataset):
     stamp = time.strftime("%Y%m%d-%H%M%S")
     base = Path("runs") / f"{model}-{dataset}-{stamp}"
@@ -440,13 +383,9 @@ def _train(args):
     model_name, say = args.model, (lambda *a: None) if args.quiet else _err
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
     started = time.perf_counter()
-
-    (x, y), (x_test, y_test) = _load_data(args.dataset, args.data, args.download,
-                                          quiet=args.quiet)
-    if args.limit is not None and args.limit < len(x):
-        x, y = x[:args.limit], y[:args.limit]
+    data = _load_data(args.dataset, args.data, args.download, quiet=args.quiet)
+    (x_test, y_test) = data[1]
     classifier = model_name == "classifier"
-    targets, test_targets = (y, y_test) if classifier else (x, x_test)
 
     out = args.output if args.output is not None else _default_output(model_name,
                                                                       args.dataset)
@@ -459,48 +398,33 @@ def _train(args):
         raise CLIError(f"cannot create the output folder {out}: "
                        f"{error.strerror or error}") from None
 
-    build = models.mnist_classifier if classifier else models.mnist_autoencoder
-    model = build(lr=args.lr, dtype=args.dtype, seed=seed,
-                  optimizer=_make_optimizer(args.optimizer, args.lr,
-                                                            args.weight_decay))
-    scheduler, schedule_text, final_lr = _lr_scheduler(args.lr_schedule, args.lr,
-                                                       args.epochs)
-    cbs = [callbacks.CSVLogger(out / "history.csv")] + ([scheduler] if scheduler else [])
-
+    n = min(len(data[0][0]), args.limit or len(data[0][0]))
+    n_val = models.validation_split(n)
+    _, schedule_text, _ = models.lr_scheduler(args.lr_schedule, args.lr, args.epochs)
     title = DATASETS[args.dataset].title
-    say(f"Training the {model_name} on {title}: {len(x)} images, {args.epochs} epoch(s) of "
-        f"batch {args.batch_size}, {args.optimizer} lr {args.lr:g} ({schedule_text}), "
-        f"{args.dtype}, seed {seed}, {nnkernels.get_num_threads()} thread(s) -> {out}/")
-    fit_start = time.perf_counter()
+    say(f"Training the {model_name} on {title}: {n - n_val} images ({n_val} more held out "
+        f"for validation), {args.epochs} epoch(s) of batch {args.batch_size}, "
+        f"{args.optimizer} lr {args.lr:g} ({schedule_text}), {args.dtype}, seed {seed}, "
+        f"{nnkernels.get_num_threads()} thread(s) -> {out}/")
     try:
-        history = model.fit(x, targets, epochs=args.epochs, batch_size=args.batch_size,
-                            validation_data=(x_test, test_targets), seed=seed, callbacks=cbs,
-                            verbose=0 if args.quiet else 1)
+        model, history, results = models.train_mnist(
+            model_name, dataset=args.dataset, arrays=data, seed=seed, dtype=args.dtype,
+            limit=args.limit, callbacks=[callbacks.CSVLogger(out / "history.csv")],
+            verbose=0 if args.quiet else 1, epochs=args.epochs,
+            batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+            optimizer=args.optimizer, weight_decay=args.weight_decay)
     except nnkernels.NonFiniteLossError as error:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
         raise CLIError(f"training diverged: {error}") from None
-    train_seconds = time.perf_counter() - fit_start
-    epochs_done = len(history.epoch)
-    interrupted = history.interrupted
-
-    test = model.evaluate(x_test, test_targets)
     wall = time.perf_counter() - started
-    results = ({"test_loss": test["loss"], "test_accuracy": test["accuracy"]} if classifier
-               else {"test_mse": test["loss"]})
-    model.metadata = {
-        "model": model_name, "dataset": args.dataset, "epochs": args.epochs,
-        "epochs_completed": epochs_done, "interrupted": interrupted,
-        "batch_size": args.batch_size, "lr": args.lr, "lr_schedule": args.lr_schedule,
-        "final_lr": model.optimizer.lr, "optimizer": args.optimizer,
-        "weight_decay": args.weight_decay, "seed": seed,
-        "dtype": args.dtype, "train_samples": len(x), "limit": args.limit,
-        "threads": nnkernels.get_num_threads(), **results,
-        "train_seconds": train_seconds, "wall_time_seconds": wall,
-        "created": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        "history": {key: [float(v) for v in values]
-                    for key, values in history.history.items()},
-    }
+    epochs_done, interrupted = results["epochs_completed"], results["interrupted"]
+    train_seconds = results["train_seconds"]
+    test = ({"loss": results["test_loss"], "accuracy": results["test_accuracy"]}
+            if classifier else {"loss": results["test_mse"]})
+    model.metadata.update(threads=nnkernels.get_num_threads(), wall_time_seconds=wall,
+                          created=datetime.datetime.now(datetime.timezone.utc).isoformat(
+                              timespec="seconds"))
 
     written = []
     model_path = out / "model.nnk"
@@ -527,12 +451,12 @@ def _train(args):
     if epochs_done:
         loss_name = "cross-entropy" if classifier else "mean squared error"
         written.append(plots.line_plot(
-            {"train": hist["loss"], "validation (test set)": hist["val_loss"]},
+            {"train": hist["loss"], "validation": hist["val_loss"]},
             out / "loss.png", title=f"{model_name} on {title}: loss", xlabel="epoch",
             ylabel=loss_name))
         if classifier:
             written.append(plots.line_plot(
-                {"train": hist["accuracy"], "validation (test set)": hist["val_accuracy"]},
+                {"train": hist["accuracy"], "validation": hist["val_accuracy"]},
                 out / "accuracy.png", title=f"classifier on {title}: accuracy",
                 xlabel="epoch", ylabel="accuracy"))
 
