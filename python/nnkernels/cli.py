@@ -72,7 +72,6 @@ FETCH_NAMES = ("mnist", "fashion-mnist", "workshop")
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
 
 _IMAGE_SIDE = 28
-_IDX_MAGICS = (b"\x00\x00\x08\x01", b"\x00\x00\x08\x03")
 
 
 # ----------------------------------------------------------------------------- errors
@@ -496,76 +495,6 @@ def _cmd_evaluate(args):
 
 
 # ---------------------------------------------------------------------------- predict
-def _to_28x28(a):
-    """A float (h, w) image in [0, 1] padded to a square and resized to 28x28."""
-    from PIL import Image
-    h, w = a.shape
-    if h != w:
-        side = max(h, w)
-        square = np.zeros((side, side), np.float32)
-        top, left = (side - h) // 2, (side - w) // 2
-        square[top:top + h, left:left + w] = a
-        a = square
-    if a.shape != (_IMAGE_SIDE, _IMAGE_SIDE):
-        img = Image.fromarray(np.ascontiguousarray(a, np.float32), mode="F")
-        a = np.asarray(img.resize((_IMAGE_SIDE, _IMAGE_SIDE), Image.Resampling.LANCZOS))
-    return np.clip(a, 0.0, 1.0).astype(np.float32)
-
-
-def _picture_pixels(path):
-    """Grayscale float pixels in [0, 1] of a picture file Pillow reads."""
-    from PIL import Image, UnidentifiedImageError
-    try:
-        with Image.open(path) as img:
-            img.load()
-            if img.mode in ("I", "I;16", "I;16B", "I;16L", "F"):
-                a = np.asarray(img, np.float64)
-                return (a / (65535.0 if a.max() > 255 else 255.0)).clip(0, 1)
-            if img.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in img.info:
-                rgba = img.convert("RGBA")
-                img = Image.alpha_composite(Image.new("RGBA", rgba.size, "white"), rgba)
-            return np.asarray(img.convert("L"), np.float64) / 255.0
-    except UnidentifiedImageError:
-        raise CLIError(f"{path}: not an image Pillow can read, nor an IDX image file") \
-            from None
-    except OSError as error:
-        raise CLIError(f"{path}: cannot read the image: {error.strerror or error}") \
-            from None
-
-
-def _read_images(path):
-    """[(index or None, pixels (784,) float32, inverted)] of one image file."""
-    from nnkernels.datasets import read_idx
-    if not path.exists():
-        raise CLIError(f"{path}: no such image file")
-    if not path.is_file():
-        raise CLIError(f"{path}: not a file")
-    try:
-        with open(path, "rb") as f:
-            head = f.read(4)
-    except OSError as error:
-        raise CLIError(f"{path}: cannot read the image: {error.strerror or error}") from None
-    if head[:2] == b"\x1f\x8b" or head in _IDX_MAGICS:
-        images = read_idx(path)  # DatasetError for a bad file
-        if images.ndim != 3:
-            raise CLIError(f"{path}: an IDX file of {images.ndim} dimension(s) (labels?); "
-                           "expected images (n, rows, cols)")
-        if not len(images):
-            raise CLIError(f"{path}: the IDX file holds no images")
-        out = []
-        for i, img in enumerate(images):
-            a = img.astype(np.float32) / np.float32(255.0)
-            out.append((i, _to_28x28(a).reshape(-1), False))
-        return out
-    a = _picture_pixels(path)
-    if a.size == 0:
-        raise CLIError(f"{path}: the image is empty")
-    inverted = bool(a.mean() > 0.5)
-    if inverted:
-        a = 1.0 - a
-    return [(None, _to_28x28(a.astype(np.float32)).reshape(-1), inverted)]
-
-
 def _cmd_predict(args):
     model, kind = _load_model(args.model_file)
     names = _class_names(model.metadata.get("dataset", "mnist"))
@@ -577,7 +506,8 @@ def _cmd_predict(args):
         return names[c] if digits else f"{c} ({names[c]})"
 
     # Read every image first, so a bad file fails before any output.
-    entries = [(path, *item) for path in args.images for item in _read_images(path)]
+    from nnkernels.datasets import read_images
+    entries = [(path, *item) for path in args.images for item in read_images(path)]
     x = np.stack([pixels for _, _, pixels, _ in entries])
     outputs = model.predict(x)
     for (path, index, pixels, inverted), out in zip(entries, outputs):
