@@ -97,7 +97,7 @@ def _fit_regression(train, test, features, solver, seed):
     """Fit sales on `features`; the model and its figures on the test rows."""
     X, y = _columns(train, features), train["sales"]
     X_test, y_test = _columns(test, features), test["sales"]
-    model = LinearRegression(solver=solver, seed=seed).fit(X, y)
+    model = LinearRegression(solver=solver, random_state=seed).fit(X, y)
     pred = model.predict(X_test)
     figures = {"features": list(features), "coef": model.coef_.tolist(),
                "intercept": model.intercept_,
@@ -227,7 +227,7 @@ def run_logistic(output_dir, *, solver="lbfgs", seed=0, data=None, verbose=True)
     """
     folder = _out(output_dir)
     train, test = load_loan_data(**_loader_kwargs(data)).split(TRAIN_FRACTION)
-    model = LogisticRegression(solver=solver, seed=seed).fit(
+    model = LogisticRegression(solver=solver, random_state=seed).fit(
         train["fico_score"][:, None], train["class"])
     x_test, y_test = test["fico_score"][:, None], test["class"]
     score = model.predict_proba(x_test)[:, 1]
