@@ -31,7 +31,7 @@ from nnkernels import linear_model
 from nnkernels.datasets import load_advertising, load_loan_data
 from nnkernels.linear_model import (LinearRegression, LogisticRegression, MLPClassifier,
                                     logistic_loss_and_grad)
-from nnkernels.metrics import root_mean_squared_error
+from sklearn.metrics import root_mean_squared_error
 
 from conftest import DATA_ROOT  # noqa: E402
 

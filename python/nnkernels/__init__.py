@@ -36,7 +36,7 @@ from nnkernels.serialization import load, save  # noqa: E402
 from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 # Imported on first use, to keep `import nnkernels` quick.
-_LAZY_SUBMODULES = ("datasets", "metrics", "models", "preprocessing", "plots",
+_LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots",
                     "linear_model", "neural_network", "workshop", "cli")
 
 

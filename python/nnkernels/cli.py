@@ -436,7 +436,7 @@ def _train(args):
         y_pred = model.predict_classes(x_test)
         written += plots.classification_grids(x_test, y_test, y_pred, out, seed=0)
         names = _class_names(args.dataset)
-        cm = metrics.confusion_matrix(y_test, y_pred, labels=np.arange(len(names)))
+        cm = metrics.confusion_matrix(y_test, y_pred, len(names))
         written.append(plots.confusion_matrix_image(
             cm, out / "confusion_matrix.png", class_names=names,
             title=f"{title} test set: confusion matrix (accuracy {test['accuracy']:.4f})"))

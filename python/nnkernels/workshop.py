@@ -27,8 +27,9 @@ import os
 from pathlib import Path
 
 import numpy as np
+from sklearn import metrics
 
-from nnkernels import metrics, plots
+from nnkernels import plots
 from nnkernels.datasets import load_advertising, load_iris, load_loan_data
 from nnkernels._io import atomic_output
 from nnkernels.linear_model import LinearRegression, LogisticRegression
@@ -69,7 +70,7 @@ def _classification_figures(y_true, y_pred, labels, average):
         y_true, y_pred, average=average)
     return {"accuracy": metrics.accuracy_score(y_true, y_pred), "precision": precision,
             "recall": recall, "f1": f1,
-            "confusion_matrix": metrics.confusion_matrix(y_true, y_pred, labels).tolist()}
+            "confusion_matrix": metrics.confusion_matrix(y_true, y_pred, labels=labels).tolist()}
 
 
 def _format_matrix(cm, names):
