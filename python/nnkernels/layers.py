@@ -8,7 +8,7 @@ batch: after the first batch of a given size, forward and backward allocate noth
 import numpy as np
 
 from nnkernels import kernels
-from nnkernels._validation import FLOAT_DTYPES
+from nnkernels._checks import float_dtype, positive_int
 
 ACTIVATIONS = (None, "relu", "sigmoid")
 INITIALIZERS = ("glorot_normal", "glorot_uniform", "he_normal", "zeros")
@@ -41,19 +41,6 @@ class Parameter:
 
     def __repr__(self):
         return f"Parameter({self.name!r}, shape={self.data.shape}, dtype={self.data.dtype})"
-
-
-def _check_dtype(dtype):
-    dt = np.dtype(dtype)
-    if dt not in FLOAT_DTYPES:
-        raise ValueError(f"dtype must be 'float32' or 'float64'; got {dtype!r}")
-    return dt
-
-
-def _positive_int(name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"Dense: '{name}' must be an int >= 1; got {value!r}")
-    return int(value)
 
 
 def initial_weights(init, shape, dtype, rng):
@@ -97,8 +84,8 @@ class Dense:
 
     def __init__(self, in_features, out_features, activation="relu", init="glorot_normal",
                  dtype="float32", seed=None):
-        self.in_features = _positive_int("in_features", in_features)
-        self.out_features = _positive_int("out_features", out_features)
+        self.in_features = positive_int("Dense", "in_features", in_features)
+        self.out_features = positive_int("Dense", "out_features", out_features)
         if activation not in ACTIVATIONS:
             raise ValueError(f"Dense: activation must be one of {ACTIVATIONS}; "
                              f"got {activation!r}")
@@ -106,7 +93,7 @@ class Dense:
             raise ValueError(f"Dense: init must be one of {INITIALIZERS}; got {init!r}")
         self.activation = activation
         self.init = init
-        self.dtype = _check_dtype(dtype)
+        self.dtype = float_dtype("Dense", dtype)
         self._forward, self._backward = _FORWARD[activation], _BACKWARD[activation]
         self.weight = Parameter(np.zeros((in_features, out_features), self.dtype), "weight")
         self.bias = Parameter(np.zeros(out_features, self.dtype), "bias")

@@ -57,7 +57,8 @@ from nnkernels._validation import check_hyperparameter
 from nnkernels.callbacks import LearningRateScheduler, cosine_decay
 from nnkernels.layers import Dense
 from nnkernels.losses import MeanSquaredError, SigmoidBinaryCrossEntropy
-from nnkernels.model import Sequential, _positive_int
+from nnkernels._checks import positive_int
+from nnkernels.model import Sequential
 from nnkernels.neural_network import _rng
 from nnkernels.optimizers import SGD
 
@@ -135,12 +136,12 @@ class _LinearModel(BaseEstimator):
         """Check lr and epochs and, for minibatch training, batch_size and momentum."""
         name = type(self).__name__
         check_hyperparameter(name, "lr", lr, low=0, low_open=True)
-        _positive_int(name, "epochs", epochs)
+        positive_int(name, "epochs", epochs)
         if minibatch:
             check_hyperparameter(name, "momentum", self.momentum, low=0, high=1,
                                  high_open=True)
             if self.batch_size is not None:
-                _positive_int(name, "batch_size", self.batch_size)
+                positive_int(name, "batch_size", self.batch_size)
 
     def _validate_X(self, X):
         """X checked against the fit (fitted? same features?), as C-contiguous float64."""
@@ -410,7 +411,7 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         self._check_solver()
         if self.solver == "lbfgs":
             check_hyperparameter("LogisticRegression", "tol", self.tol, low=0, low_open=True)
-            _positive_int("LogisticRegression", "max_iter", self.max_iter)
+            positive_int("LogisticRegression", "max_iter", self.max_iter)
         else:
             defaults = self._DEFAULTS[self.solver]
             self.lr_ = defaults["lr"] if self.lr is None else self.lr

@@ -2,16 +2,11 @@
 import numpy as np
 
 from nnkernels import kernels, losses as _losses, optimizers as _optimizers, plan as _plan
+from nnkernels._checks import positive_int
 from nnkernels.layers import Dense
 from nnkernels.training import fit_loop
 
 LAYER_TYPES = {"Dense": Dense}
-
-
-def _positive_int(func, name, value):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < 1:
-        raise ValueError(f"{func}: '{name}' must be an int >= 1; got {value!r}")
-    return int(value)
 
 
 def _all_finite(x):
@@ -183,8 +178,8 @@ class Sequential:
         History
         """
         self._require_compiled("fit")
-        epochs = _positive_int("fit", "epochs", epochs)
-        batch_size = _positive_int("fit", "batch_size", batch_size)
+        epochs = positive_int("fit", "epochs", epochs)
+        batch_size = positive_int("fit", "batch_size", batch_size)
         targets_are_inputs = y is x
         x = self._check_x("fit", x)
         # An autoencoder's fit(x, x): check the converted x as targets, so that y stays
@@ -212,7 +207,7 @@ class Sequential:
         """
         if self.loss is None:
             raise RuntimeError("Sequential.evaluate: call compile(optimizer, loss) first")
-        batch_size = _positive_int("evaluate", "batch_size", batch_size)
+        batch_size = positive_int("evaluate", "batch_size", batch_size)
         x = self._check_x("evaluate", x)
         y = self._check_y("evaluate", y, x.shape[0])
         if _plan.uses_plan(self, training=False):
@@ -238,7 +233,7 @@ class Sequential:
     def predict(self, x, batch_size=1000):
         """Outputs for x: class probabilities for softmax_cross_entropy, else the network
         output. Returns a new array of shape (n_samples, out_features)."""
-        batch_size = _positive_int("predict", "batch_size", batch_size)
+        batch_size = positive_int("predict", "batch_size", batch_size)
         x = self._check_x("predict", x)
         if _plan.uses_plan(self, training=False):
             return _plan.predict(self, x, batch_size)

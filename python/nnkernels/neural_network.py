@@ -61,6 +61,7 @@ except ImportError as exc:  # scikit-learn is an optional extra
     raise ImportError('nnkernels.neural_network needs scikit-learn; install it with '
                       'pip install "nnkernels[sklearn]"') from exc
 
+from nnkernels._checks import positive_int
 from nnkernels._validation import check_hyperparameter
 from nnkernels.callbacks import Callback
 from nnkernels.layers import Dense
@@ -168,9 +169,7 @@ class _BaseMLP(BaseEstimator):
                           f"got {value!r}")
 
     def _positive_int(self, name, value):
-        if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < 1:
-            raise self._error(name, "an int >= 1", value)
-        return int(value)
+        return positive_int(type(self).__name__, name, value)
 
     def _hidden_sizes(self):
         """hidden_layer_sizes as a list of ints >= 1."""
