@@ -463,13 +463,15 @@ cdef class Plan:
 
     def set_optimizer(self, kind, *, double lr, double rho=0, double eps=0,
                       double weight_decay=0, double momentum=0, double beta1=0,
-                      double beta2=0, bint eps_inside=False, bint nesterov=False,
-                      bint decoupled=False):
-        """Hyperparameters for the next train() calls (see nnkernels.optimizers)."""
+                      double beta2=0, epsilon="outside", bint nesterov=False,
+                      bint decoupled_weight_decay=False):
+        """Hyperparameters for the next train() calls: `kind` ("rmsprop", "sgd",
+        "adam") and the optimizer's own hyperparameters() (nnkernels.optimizers)."""
         self.s.optimizer = _OPTIMIZERS[kind]
         self.s.lr, self.s.rho, self.s.eps, self.s.wd = lr, rho, eps, weight_decay
         self.s.momentum, self.s.beta1, self.s.beta2 = momentum, beta1, beta2
-        self.s.eps_inside, self.s.nesterov, self.s.decoupled = eps_inside, nesterov, decoupled
+        self.s.eps_inside = epsilon == "inside"
+        self.s.nesterov, self.s.decoupled = nesterov, decoupled_weight_decay
 
     cdef void _call(self):
         cdef bint single = self.dtype.itemsize == 4

@@ -53,14 +53,14 @@ def _data(dtype, loss, dims=DIMS, rows=ROWS):
 def _layer_path(model, x, y, batch, seed, shuffle=True):
     """fit's epoch, step by step through the layers: the per-step losses."""
     batches = training._Batches(x, y, batch, shuffle, np.random.default_rng(seed))
-    return [loss for _, _, loss, _ in training._layer_steps(model, batches, 0)]
+    return [loss for _, _, loss, _ in training._layer_steps(model, batches)]
 
 
 def _plan_path(model, x, y, batch, seed, shuffle=True):
     assert plan.uses_plan(model)
     batches = training._Batches(x, y, batch, shuffle, np.random.default_rng(seed))
     run = plan.TrainingRun(model, x, y, batch)
-    return [loss for _, _, loss, _ in training._plan_steps(run, batches, 0, [3])]
+    return [loss for _, _, loss, _ in training._plan_steps(run, batches, [3])]
 
 
 def _assert_close(a, b, dtype):
@@ -129,7 +129,7 @@ def test_fit_uses_the_plan_and_gives_the_layer_paths_numbers():
     rng = np.random.default_rng(4)
     batches = training._Batches(x, y, BATCH, True, rng)
     for epoch in range(2):
-        losses = [loss for _, _, loss, _ in training._layer_steps(b, batches, epoch)]
+        losses = [loss for _, _, loss, _ in training._layer_steps(b, batches)]
     _assert_close(a, b, "float64")
     assert history.history["loss"][-1] == pytest.approx(
         np.average(losses, weights=[16] * 19 + [6]), rel=1e-12)

@@ -142,23 +142,10 @@ def plan_for(model, batch, training):
                           n_threads, data.array, grads.array if training else None,
                           arrays[0], arrays[1])
         cache[key] = (plan, buffers)
-    if training:
-        _set_optimizer(plan, model.optimizer)
+    if training:  # every call: a callback may have changed the learning rate
+        opt = model.optimizer
+        plan.set_optimizer(_PLAN_OPTIMIZERS[type(opt)], **opt.hyperparameters())
     return plan
-
-
-def _set_optimizer(plan, opt):
-    kind = _PLAN_OPTIMIZERS[type(opt)]
-    if kind == "rmsprop":
-        plan.set_optimizer(kind, lr=opt.lr, rho=opt.rho, eps=opt.eps,
-                           weight_decay=opt.weight_decay, eps_inside=opt.epsilon == "inside")
-    elif kind == "sgd":
-        plan.set_optimizer(kind, lr=opt.lr, momentum=opt.momentum,
-                           weight_decay=opt.weight_decay, nesterov=opt.nesterov)
-    else:
-        plan.set_optimizer(kind, lr=opt.lr, beta1=opt.beta1, beta2=opt.beta2, eps=opt.eps,
-                           weight_decay=opt.weight_decay,
-                           decoupled=opt.decoupled_weight_decay)
 
 
 class TrainingRun:
@@ -176,7 +163,6 @@ class TrainingRun:
         self.labels = y if labels else None
         self.y = None if labels or self.targets_are_inputs else y
         self.batch = min(batch_size, x.shape[0])
-        self.plan = plan_for(model, self.batch, training=True)
         self.step_loss = np.empty(0)
         self.step_hits = np.empty(0, np.int64)
 

@@ -77,22 +77,31 @@ class _Batches:
         self.x, self.y, self.batch_size = x, y, batch_size
         self.shuffle, self.rng = shuffle, rng
         self.n = x.shape[0]
+        self.rows = min(batch_size, self.n)
         self.steps = math.ceil(self.n / batch_size)
-        self.x_buf = np.empty((min(batch_size, self.n),) + x.shape[1:], x.dtype)
-        self.y_buf = (self.x_buf if y is x else
-                      np.empty((min(batch_size, self.n),) + y.shape[1:], y.dtype))
         self.order = np.arange(self.n, dtype=np.int64)
+        self.x_buf = self.y_buf = None  # allocated by the first epoch() that gathers
+
+    def next_order(self):
+        """The row order of the next epoch (int64 permutation), or None unshuffled."""
+        if not self.shuffle:
+            return None
+        self.rng.shuffle(self.order)
+        return self.order
 
     def epoch(self):
-        if self.shuffle:
-            self.rng.shuffle(self.order)
+        order = self.next_order()
+        if order is not None and self.x_buf is None:
+            self.x_buf = np.empty((self.rows,) + self.x.shape[1:], self.x.dtype)
+            self.y_buf = (self.x_buf if self.y is self.x else
+                          np.empty((self.rows,) + self.y.shape[1:], self.y.dtype))
         for step in range(self.steps):
             lo = step * self.batch_size
             hi = min(lo + self.batch_size, self.n)
-            if not self.shuffle:
+            if order is None:
                 yield step, self.x[lo:hi], self.y[lo:hi]
                 continue
-            idx = self.order[lo:hi]
+            idx = order[lo:hi]
             xb, yb = self.x_buf[:hi - lo], self.y_buf[:hi - lo]
             np.take(self.x, idx, axis=0, out=xb, mode="clip")
             if self.y is not self.x:
@@ -100,11 +109,11 @@ class _Batches:
             yield step, xb, yb
 
 
-def _layer_steps(model, batches, epoch):
+def _layer_steps(model, batches):
     """One epoch layer by layer: yields (step, rows, loss, correct) after each step."""
     classifier = model.loss.target_kind == "labels"
-    pred_buf = np.empty(batches.x_buf.shape[0], np.int64)
-    hit_buf = np.empty(batches.x_buf.shape[0], bool)
+    pred_buf = np.empty(batches.rows, np.int64)
+    hit_buf = np.empty(batches.rows, bool)
     for step, xb, yb in batches.epoch():
         m = xb.shape[0]
         loss = model.train_step(xb, yb)
@@ -122,13 +131,10 @@ CHUNK_SECONDS = 0.05
 FIRST_CHUNK = 4
 
 
-def _plan_steps(run, batches, epoch, chunk):
+def _plan_steps(run, batches, chunk):
     """One epoch by the compiled plan, in chunks of steps; yields as _layer_steps.
     `chunk` is a one-element list: the chunk size, adapted to CHUNK_SECONDS."""
-    order = None
-    if batches.shuffle:
-        batches.rng.shuffle(batches.order)
-        order = batches.order
+    order = batches.next_order()
     step = 0
     while step < batches.steps:
         n = min(chunk[0], batches.steps - step)
@@ -152,9 +158,9 @@ def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
     batches = _Batches(x, y, batch_size, shuffle, np.random.default_rng(seed))
     if plan.uses_plan(model):
         run, chunk = plan.TrainingRun(model, x, y, batch_size), [FIRST_CHUNK]
-        steps = lambda epoch: _plan_steps(run, batches, epoch, chunk)  # noqa: E731
+        steps = lambda: _plan_steps(run, batches, chunk)  # noqa: E731
     else:
-        steps = lambda epoch: _layer_steps(model, batches, epoch)  # noqa: E731
+        steps = lambda: _layer_steps(model, batches)  # noqa: E731
     classifier = model.loss.target_kind == "labels"
     history = History()
     callbacks = [history] + ([ProgressBar()] if verbose else []) + list(callbacks)
@@ -175,7 +181,7 @@ def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
             start = time.perf_counter()
             seen = correct = 0
             total_loss = 0.0
-            for step, m, loss, hits in steps(epoch):
+            for step, m, loss, hits in steps():
                 if not math.isfinite(loss):
                     raise NonFiniteLossError(
                         f"the training loss became {loss} at epoch {epoch + 1}, batch "
