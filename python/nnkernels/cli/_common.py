@@ -1,0 +1,142 @@
+"""What the subcommands share: errors and exit statuses, option types, loading data
+and models."""
+import argparse
+import math
+import sys
+from pathlib import Path
+
+DATASET_NAMES = ("mnist", "fashion-mnist")
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+IMAGE_SIDE = 28
+
+
+class CLIError(Exception):
+    """An expected failure: main prints 'nnkernels: error: <message>' and exits."""
+
+    exit_code = EXIT_RUNTIME
+
+
+class UsageError(CLIError):
+    exit_code = EXIT_USAGE
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse that reports a bad command line as a UsageError instead of exiting."""
+
+    def error(self, message):
+        raise UsageError(f"{message} (see '{self.prog} --help')")
+
+
+
+def int_at_least(low):
+    def convert(text):
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected an integer, got {text!r}") from None
+        if value < low:
+            raise argparse.ArgumentTypeError(f"must be an integer >= {low}, got {value}")
+        return value
+    convert.__name__ = "integer"
+    return convert
+
+
+def float_above(low, inclusive):
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not math.isfinite(value) or value < low or (value == low and not inclusive):
+            raise argparse.ArgumentTypeError(
+                f"must be a finite number {'>=' if inclusive else '>'} {low:g}, got {text}")
+        return value
+    parse.__name__ = "number"
+    return parse
+
+
+positive_float = float_above(0, inclusive=False)
+non_negative_float = float_above(0, inclusive=True)
+
+
+
+def add_data_options(parser):
+    parser.add_argument(
+        "--data", metavar="PATH", type=Path,
+        help="folder holding the four IDX files (gzipped or not); searched first, then "
+             "$NNKERNELS_DATA/<dataset>/, the user cache (~/.cache/nnkernels/<dataset>/) "
+             "and /usr/share/datasets/<dataset>/ (default: only those places)")
+    parser.add_argument(
+        "--no-download", dest="download", action="store_false",
+        help="never download: fail when no folder holds the files (default: download "
+             "into the user cache when needed)")
+
+
+
+def err(message):
+    print(message, file=sys.stderr, flush=True)
+
+
+def load_data(name, path, download, quiet=False):
+    """((x_train, y_train), (x_test, y_test)) of data set `name`."""
+    from nnkernels import datasets
+    if path is not None and not quiet:
+        folder = Path(path).expanduser()
+        missing = [f for f in datasets.IDX_FILES
+                   if not (folder / f).is_file() and not (folder / f"{f}.gz").is_file()]
+        if missing:
+            err(f"note: --data {path} lacks {', '.join(missing)}; looking in the other "
+                 "places")
+    loader = datasets.load_mnist if name == "mnist" else datasets.load_fashion_mnist
+    try:
+        return loader(path, download=download)
+    except datasets.DatasetError as error:
+        raise CLIError(data_hint(error, download)) from None
+
+
+def data_hint(error, download):
+    """A DatasetError's message plus how to fix it with this command's options."""
+    hint = "On the command line, give the folder with --data FOLDER"
+    if not download:
+        hint += ", or drop --no-download to let nnkernels download the files"
+    return f"{error}\n{hint}."
+
+
+def class_names(dataset):
+    from nnkernels.datasets import DATASETS
+    info = DATASETS.get(dataset)
+    return list(info.classes) if info is not None else [str(i) for i in range(10)]
+
+
+
+
+def threads(n):
+    """A context setting the thread count when n is given (restored on exit)."""
+    import contextlib
+    import nnkernels
+    return nnkernels.num_threads(n) if n is not None else contextlib.nullcontext()
+
+
+def model_kind(model, path):
+    """'classifier' or 'autoencoder' for a loaded model; CLIError if it is neither."""
+    side = IMAGE_SIDE * IMAGE_SIDE
+    if model.in_features != side:
+        raise CLIError(f"{path}: the model takes {model.in_features} inputs; this command "
+                       f"needs a model of {IMAGE_SIDE}x{IMAGE_SIDE} = {side} pixel images")
+    if model.loss is not None and model.loss.target_kind == "labels":
+        return "classifier"
+    if model.out_features == side:
+        return "autoencoder"
+    raise CLIError(f"{path}: neither a classifier (softmax cross-entropy) nor an "
+                   f"autoencoder ({side} outputs); it has {model.out_features} outputs and "
+                   f"loss {getattr(model.loss, 'name', None)!r}")
+
+
+def load_model(path):
+    import nnkernels
+    if not Path(path).is_file():
+        raise CLIError(f"{path}: no such model file" if not Path(path).exists()
+                       else f"{path}: not a file")
+    model = nnkernels.load(path)  # ModelFileError for a bad file
+    return model, model_kind(model, path)
+

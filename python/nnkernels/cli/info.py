@@ -1,0 +1,36 @@
+"""``nnkernels info``: the build, thread pools and BLAS in use."""
+from nnkernels.cli._common import EXIT_OK
+
+
+def add_parser(sub):
+    p = sub.add_parser("info", help="show the build: version, OpenMP, threads, BLAS",
+                       description="Print nnkernels.build_info() readably.")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    import nnkernels
+    info = nnkernels.build_info()
+    openmp = (f"yes (version {info.get('openmp_version')}, max threads "
+              f"{info.get('openmp_max_threads')})" if info.get("openmp") else "no")
+    print(f"nnkernels {info.get('version')}")
+    print(f"  python {info.get('python')}, numpy {info.get('numpy')}, "
+          f"scipy {info.get('scipy')}")
+    print(f"  OpenMP: {openmp}")
+    print(f"  threads: {info.get('num_threads')} (kernels), "
+          f"{info.get('blas_num_threads')} (BLAS)")
+    blas = info.get("blas") or []
+    if not blas:
+        print("  BLAS: none found by threadpoolctl")
+    for lib in blas:
+        details = ", ".join(f"{k} {lib[k]}" for k in ("threading_layer", "architecture",
+                                                      "num_threads") if lib.get(k))
+        print(f"  BLAS: {lib.get('internal_api')} {lib.get('version') or ''} ({details})")
+        print(f"        {lib.get('filepath')}")
+    shown = {"version", "python", "numpy", "scipy", "openmp", "openmp_version",
+             "openmp_max_threads", "num_threads", "blas_num_threads", "blas"}
+    for key, value in info.items():
+        if key not in shown:
+            print(f"  {key}: {value}")
+    return EXIT_OK
+

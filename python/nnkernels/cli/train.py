@@ -1,0 +1,200 @@
+"""``nnkernels train classifier|autoencoder``: train the talk's models on MNIST (through
+:func:`nnkernels.models.train_mnist`), evaluate once on the test set, write the model, the
+history and the pictures. The workshop's tasks hang under ``train`` too (cli/workshop.py)."""
+import datetime
+import secrets
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+from nnkernels.cli import workshop
+from nnkernels.cli._common import (DATASET_NAMES, EXIT_INTERRUPTED, EXIT_OK, CLIError,
+                                   add_data_options, class_names, err, int_at_least,
+                                   load_data, non_negative_float, positive_float, threads)
+from nnkernels.models import (COSINE_FINAL_DIVISOR, LR_SCHEDULES, OPTIMIZERS, STEP_EVERY,
+                              STEP_FACTOR, TRAIN_DEFAULTS)
+
+
+def add_parser(sub):
+    train = sub.add_parser("train", help="train the MNIST classifier or autoencoder, or a "
+                                         "workshop model (linear, logistic, iris)",
+                           description="Train a model; see 'nnkernels train MODEL --help'.")
+    models = train.add_subparsers(dest="model", metavar="MODEL", required=True)
+    for model in TRAIN_DEFAULTS:
+        _add_model_parser(models, model)
+    for task in workshop.TASKS:
+        workshop.add_parser(models, task)
+
+
+def _add_model_parser(sub, model):
+    d = TRAIN_DEFAULTS[model]
+    what = ("the 784-250-100-10 MNIST classifier (softmax cross-entropy)"
+            if model == "classifier" else
+            "the 784-250-50-250-784 MNIST autoencoder (mean squared error)")
+    p = sub.add_parser(
+        model, help=f"train {what}",
+        description=f"Train {what}, evaluate it on the test set and write model.nnk, "
+                    "history.csv and PNG pictures into the output folder. Progress (one "
+                    "line per epoch) goes to stderr; the results and the list of written "
+                    "files to stdout. Ctrl-C stops training after the current batch; the "
+                    "model is still evaluated and saved (exit status 130).")
+    p.add_argument("--epochs", type=int_at_least(1), default=d["epochs"],
+                   help="passes over the training set (default: %(default)s)")
+    p.add_argument("--batch-size", type=int_at_least(1), default=d["batch_size"],
+                   metavar="N", help="minibatch size (default: %(default)s)")
+    p.add_argument("--lr", type=positive_float, default=d["lr"],
+                   help="(initial) learning rate (default: %(default)g)")
+    p.add_argument("--lr-schedule", choices=LR_SCHEDULES, default=d["lr_schedule"],
+                   help=f"constant; cosine: half a cosine from lr down to "
+                        f"lr/{COSINE_FINAL_DIVISOR} at the last epoch; step: lr times "
+                        f"{STEP_FACTOR} every {STEP_EVERY} epochs (default: %(default)s)")
+    p.add_argument("--weight-decay", type=non_negative_float, default=d["weight_decay"],
+                   metavar="L2", help="L2 penalty added to the gradients, weight_decay * w "
+                                      "(default: %(default)g)")
+    p.add_argument("--optimizer", choices=OPTIMIZERS, default=d["optimizer"],
+                   help="rmsprop: rho 0.9, eps outside the square root (PyTorch's form); "
+                        "rmsprop-gorgonia: the talk's solver, rho 0.999, eps inside; "
+                        "sgd: plain SGD; adam (default: %(default)s)")
+    p.add_argument("--dataset", choices=DATASET_NAMES, default="mnist",
+                   help="(default: %(default)s)")
+    add_data_options(p)
+    p.add_argument("--seed", type=int_at_least(0),
+                   help="seed of the initial weights and of the shuffling (default: a "
+                        "random seed, printed and stored in the model's metadata)")
+    p.add_argument("--threads", type=int_at_least(1), metavar="N",
+                   help="threads for the kernels and BLAS (default: nnkernels' default, "
+                        "see 'nnkernels info')")
+    p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
+                   help="floating-point type of the weights and the computation "
+                        "(default: %(default)s)")
+    p.add_argument("--output", metavar="DIR", type=Path,
+                   help=f"output folder, created if needed (default: "
+                        f"runs/{model}-<dataset>-<YYYYmmdd-HHMMSS>/)")
+    p.add_argument("--limit", type=int_at_least(1), metavar="N",
+                   help="train on the first N training images only, for quick tests "
+                        "(default: all 60000); the test set is always complete")
+    p.add_argument("--quiet", "-q", action="store_true",
+                   help="no progress or per-epoch lines; print only the results")
+    p.set_defaults(func=run, model=model)
+
+
+
+def run(args):
+    with threads(args.threads):
+        return _train(args)
+
+
+def _train(args):
+    import nnkernels
+    from nnkernels import callbacks, metrics, models, plots
+    from nnkernels.datasets import DATASETS
+
+    model_name, say = args.model, (lambda *a: None) if args.quiet else err
+    seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
+    started = time.perf_counter()
+    data = load_data(args.dataset, args.data, args.download, quiet=args.quiet)
+    (x_test, y_test) = data[1]
+    classifier = model_name == "classifier"
+
+    out = args.output if args.output is not None else default_output(model_name,
+                                                                      args.dataset)
+    if out.exists() and not out.is_dir():
+        raise CLIError(f"--output {out} exists and is not a folder")
+    created = not out.exists()
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise CLIError(f"cannot create the output folder {out}: "
+                       f"{error.strerror or error}") from None
+
+    n = min(len(data[0][0]), args.limit or len(data[0][0]))
+    n_val = models.validation_split(n)
+    _, schedule_text, _ = models.lr_scheduler(args.lr_schedule, args.lr, args.epochs)
+    title = DATASETS[args.dataset].title
+    say(f"Training the {model_name} on {title}: {n - n_val} images ({n_val} more held out "
+        f"for validation), {args.epochs} epoch(s) of batch {args.batch_size}, "
+        f"{args.optimizer} lr {args.lr:g} ({schedule_text}), {args.dtype}, seed {seed}, "
+        f"{nnkernels.get_num_threads()} thread(s) -> {out}/")
+    try:
+        model, history, results = models.train_mnist(
+            model_name, dataset=args.dataset, arrays=data, seed=seed, dtype=args.dtype,
+            limit=args.limit, callbacks=[callbacks.CSVLogger(out / "history.csv")],
+            verbose=0 if args.quiet else 1, epochs=args.epochs,
+            batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
+            optimizer=args.optimizer, weight_decay=args.weight_decay)
+    except nnkernels.NonFiniteLossError as error:
+        if created and out.is_dir() and not any(out.iterdir()):
+            out.rmdir()
+        raise CLIError(f"training diverged: {error}") from None
+    wall = time.perf_counter() - started
+    epochs_done, interrupted = results["epochs_completed"], results["interrupted"]
+    train_seconds = results["train_seconds"]
+    test = ({"loss": results["test_loss"], "accuracy": results["test_accuracy"]}
+            if classifier else {"loss": results["test_mse"]})
+    model.metadata.update(threads=nnkernels.get_num_threads(), wall_time_seconds=wall,
+                          created=datetime.datetime.now(datetime.timezone.utc).isoformat(
+                              timespec="seconds"))
+
+    written = []
+    model_path = out / "model.nnk"
+    nnkernels.save(model, model_path)
+    written.append(model_path)
+    if epochs_done:
+        written.append(out / "history.csv")
+    hist = history.history
+    if classifier:
+        y_pred = model.predict_classes(x_test)
+        written += plots.classification_grids(x_test, y_test, y_pred, out, seed=0)
+        names = class_names(args.dataset)
+        cm = metrics.confusion_matrix(y_test, y_pred, len(names))
+        written.append(plots.confusion_matrix_image(
+            cm, out / "confusion_matrix.png", class_names=names,
+            title=f"{title} test set: confusion matrix (accuracy {test['accuracy']:.4f})"))
+    else:
+        n = 20
+        recon = np.clip(model.predict(x_test[:n]), 0.0, 1.0)
+        written.append(plots.reconstruction_grid(
+            x_test[:n], recon, out / "reconstructions.png", n=n,
+            heading=f"{title} test images and their reconstructions "
+                    f"(test MSE {test['loss']:.4f})"))
+    if epochs_done:
+        loss_name = "cross-entropy" if classifier else "mean squared error"
+        written.append(plots.line_plot(
+            {"train": hist["loss"], "validation": hist["val_loss"]},
+            out / "loss.png", title=f"{model_name} on {title}: loss", xlabel="epoch",
+            ylabel=loss_name))
+        if classifier:
+            written.append(plots.line_plot(
+                {"train": hist["accuracy"], "validation": hist["val_accuracy"]},
+                out / "accuracy.png", title=f"classifier on {title}: accuracy",
+                xlabel="epoch", ylabel="accuracy"))
+
+    if interrupted:
+        print(f"Training was interrupted (Ctrl-C) after {epochs_done} of {args.epochs} "
+              f"epoch(s); evaluated and saved the model as it was when training stopped.")
+        if not epochs_done:
+            print("No epoch was completed: no history.csv, loss.png or accuracy.png.")
+    if classifier:
+        print(f"test accuracy {test['accuracy']:.4f}  test loss {test['loss']:.4f}  "
+              f"({len(x_test)} test images)")
+    else:
+        print(f"test MSE {test['loss']:.6f}  ({len(x_test)} test images)")
+    print(f"wall time {wall:.1f} s (training {train_seconds:.1f} s, {epochs_done} epoch(s))")
+    print(f"wrote {len(written)} files in {out}/:")
+    for path in written:
+        print(f"  {path}")
+    sys.stdout.flush()
+    return EXIT_INTERRUPTED if interrupted else EXIT_OK
+
+
+
+def default_output(model, dataset):
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    base = Path("runs") / f"{model}-{dataset}-{stamp}"
+    out, i = base, 2
+    while out.exists():
+        out, i = Path(f"{base}-{i}"), i + 1
+    return out
+
