@@ -23,9 +23,8 @@ random data of MNIST's shape (said in the output). A full run takes about 4 minu
 """
 import os
 
-# The environment the user gave us, before anything imports nnkernels (which sets
-# OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT by default): the peers' workers get it
-# back, so NumPy and PyTorch run with their own defaults.
+# The thread-pool environment the user gave us, recorded with the results and handed
+# unchanged to the peers' workers, so NumPy and PyTorch run with their own defaults.
 _WAIT_VARS = ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT")
 _USER_ENV = {k: os.environ.get(k) for k in _WAIT_VARS}
 

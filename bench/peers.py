@@ -28,7 +28,7 @@ Peers (``PEERS``):
 Each peer takes its thread count explicitly. ``python bench/peers.py --serve SPEC``
 runs one peer in a worker process that bench/compare.py drives through pickles on
 stdin/stdout; that keeps each library's thread pools (and environment, e.g.
-``OMP_WAIT_POLICY``, which ``import nnkernels`` sets) in a process of its own.
+``OMP_WAIT_POLICY``) in a process of its own.
 """
 import math
 import os

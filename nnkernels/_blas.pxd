@@ -14,6 +14,16 @@ cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
                     floating beta, floating* c, Py_ssize_t s_c,
                     Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil
 
+# The pointer form split across n_threads of the caller's OpenMP threads when the BLAS
+# is pinned to one thread and the product is large enough; else gemm_rows. Not to be
+# called inside a parallel region.
+cdef void gemm_threads(bint trans_a, bint trans_b, floating alpha,
+                       const floating* a, Py_ssize_t s_a,
+                       const floating* b, Py_ssize_t s_b,
+                       floating beta, floating* c, Py_ssize_t s_c,
+                       Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                       int n_threads) noexcept nogil
+
 # Memoryview form.
 cdef void gemm(bint trans_a, bint trans_b, floating alpha,
                const floating[:, ::1] a,  # IN  (m, k), or (k, m) if trans_a

@@ -10,8 +10,18 @@ to gemv: OpenBLAS's gemm is about ten times slower than its gemv on those shapes
 
 Each thread's first sgemm is preceded by a small one that primes OpenBLAS's packing
 buffer (see _prime_sgemm).
+
+Threads: the OpenBLAS of the scipy-openblas32 wheel is loaded for the kernels alone, so
+it is pinned to one thread (use_openblas(path, private=True)) and gemm_threads splits a
+product across the kernels' own OpenMP threads. A process then has one pool of worker
+threads, not two that spin against each other between calls (OpenBLAS issue 3187,
+scikit-learn issue 17334): without that, a layer-by-layer training step on 2 cores took
+10-29 ms instead of 0.6 ms unless OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT were set
+before the libraries loaded. A shared BLAS (SciPy's) keeps its own threads.
 """
 from cython cimport floating
+from cython.parallel cimport parallel, threadid
+cimport openmp
 from libc.stdlib cimport calloc, free
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlopen, dlsym
@@ -38,14 +48,25 @@ cdef sgemv_t sgemv = NULL
 cdef dgemv_t dgemv = NULL
 cdef set_threads_t _set_threads = NULL   # NULL: the library's threads are not ours to set
 cdef get_threads_t _get_threads = NULL
+cdef int _pinned = 0  # 1: the library is ours alone, on one thread; gemm_threads splits
 _library_path = None  # None: SciPy's cython_blas (or nothing yet)
 
+# Below this many floating-point operations per thread, gemm_threads runs a product on
+# the calling thread: waking a parallel region costs 15-50 us.
+cdef double SPLIT_MIN_FLOPS_PER_THREAD = 2e6
 
-def use_openblas(path):
+
+def use_openblas(path, private=False):
     """Route every product through the OpenBLAS shared library at `path` (its symbols
     carry the ``scipy_`` prefix of the scipy-openblas wheels). Returns False, changing
-    nothing, if the library or one of its routines cannot be found."""
+    nothing, if the library or one of its routines cannot be found.
+
+    private : bool
+        The library is loaded for the kernels alone (no other module uses this copy):
+        pin it to one thread and split products across the kernels' threads instead.
+    """
     global sgemm, dgemm, sgemv, dgemv, _set_threads, _get_threads, _library_path
+    global _pinned, nk_blas_one_thread
     cdef void* handle = dlopen(path.encode(), RTLD_NOW | RTLD_LOCAL)
     if handle == NULL:
         return False
@@ -60,13 +81,17 @@ def use_openblas(path):
     sgemv, dgemv = <sgemv_t>found[2], <dgemv_t>found[3]
     _set_threads, _get_threads = <set_threads_t>found[4], <get_threads_t>found[5]
     _library_path = path
+    _pinned = bool(private)
+    if _pinned:
+        _set_threads(1)
+        nk_blas_one_thread = 1
     return True
 
 
 def use_cython_blas():
     """Route every product through SciPy's cython_blas table (whatever BLAS SciPy was
     built with; its threads are then not ours to set)."""
-    global sgemm, dgemm, sgemv, dgemv, _set_threads, _get_threads, _library_path
+    global sgemm, dgemm, sgemv, dgemv, _set_threads, _get_threads, _library_path, _pinned
     from scipy.linalg import cython_blas
     capi = cython_blas.__pyx_capi__
     cdef void* found[4]
@@ -78,11 +103,18 @@ def use_cython_blas():
     _set_threads = NULL
     _get_threads = NULL
     _library_path = None
+    _pinned = 0
 
 
 def library_path():
     """The file of the OpenBLAS the kernels call, or None for SciPy's cython_blas."""
     return _library_path
+
+
+def pinned():
+    """Whether the kernels' BLAS is theirs alone, pinned to one thread (gemm_threads
+    splits products across the kernels' threads)."""
+    return bool(_pinned)
 
 
 cdef int blas_get_threads() noexcept nogil:
@@ -244,10 +276,47 @@ cdef void gemm(bint trans_a, bint trans_b, floating alpha,
               a.shape[0] if trans_a else a.shape[1])
 
 
+cdef void gemm_threads(bint trans_a, bint trans_b, floating alpha,
+                       const floating* a, Py_ssize_t s_a, const floating* b, Py_ssize_t s_b,
+                       floating beta, floating* c, Py_ssize_t s_c,
+                       Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                       int n_threads) noexcept nogil:
+    cdef int nt = n_threads
+    if not _pinned or 2.0 * m * n * k < SPLIT_MIN_FLOPS_PER_THREAD * nt:
+        nt = 1
+    if nt <= 1:
+        gemm_rows(trans_a, trans_b, alpha, a, s_a, b, s_b, beta, c, s_c, m, n, k)
+        return
+    with parallel(num_threads=nt):
+        _gemm_block(threadid(), openmp.omp_get_num_threads(), trans_a, trans_b, alpha, a, s_a,
+                    b, s_b, beta, c, s_c, m, n, k)
+
+
+cdef void _gemm_block(int t, int nt, bint trans_a, bint trans_b, floating alpha,
+                      const floating* a, Py_ssize_t s_a, const floating* b,
+                      Py_ssize_t s_b, floating beta, floating* c, Py_ssize_t s_c,
+                      Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil:
+    # Thread t of nt computes a block of c's columns (a block of op(b)'s columns), or of
+    # its rows (of op(a)'s rows) when c is taller than wide; blocks of 16 elements keep
+    # each thread's columns on whole cache lines.
+    cdef Py_ssize_t size = n if n >= m else m
+    cdef Py_ssize_t block = ((size + nt - 1) // nt + 15) // 16 * 16
+    cdef Py_ssize_t lo = t * block, hi = min(size, lo + block)
+    if lo >= hi:
+        return
+    if n >= m:
+        gemm_rows(trans_a, trans_b, alpha, a, s_a, b + (lo * s_b if trans_b else lo), s_b,
+                  beta, c + lo, s_c, m, hi - lo, k)
+    else:
+        gemm_rows(trans_a, trans_b, alpha, a + (lo if trans_a else lo * s_a), s_a, b, s_b,
+                  beta, c + lo * s_c, s_c, hi - lo, n, k)
+
+
 def _blas_threads_set(int n):
-    """Tell the priming how many threads BLAS now runs (set_num_threads)."""
+    """Tell the priming how many threads BLAS now runs (set_num_threads); a pinned
+    BLAS always runs one."""
     global nk_blas_one_thread
-    nk_blas_one_thread = n == 1
+    nk_blas_one_thread = n == 1 or _pinned
 
 
 def _sgemm_primed():

@@ -129,7 +129,8 @@ def test_each_thread_primes_sgemm_once_before_its_first_product(rng, n_threads):
         seen["after float64 and gemv"] = _blas._sgemm_primed()
         seen["product"] = kernels.gemm(a, b)  # primes first, then multiplies
         seen["after sgemm"] = _blas._sgemm_primed()
-        # Primed on several BLAS threads, a thread primes again for one, not back.
+        # Primed on several BLAS threads, a thread primes again for one, not back; a
+        # pinned BLAS (the kernels' own, split by them) always runs one thread.
         with nnkernels.num_threads(3 - n_threads):
             seen["other count"] = _blas._sgemm_primed()
             kernels.gemm(a, b)
@@ -141,7 +142,33 @@ def test_each_thread_primes_sgemm_once_before_its_first_product(rng, n_threads):
         worker.join()
     product = seen.pop("product", None)  # absent if the worker raised
     assert seen == {"start": False, "after float64 and gemv": False, "after sgemm": True,
-                    "other count": n_threads == 1, "back": True}
+                    "other count": n_threads == 1 or _blas.pinned(), "back": True}
     scale = np.sqrt(784)
     np.testing.assert_allclose(product, ref, rtol=tolerance(np.float32)["rtol"] * scale,
                                atol=tolerance(np.float32)["atol"] * scale * 10)
+
+
+def test_kernels_blas_is_pinned_and_products_split_across_kernel_threads(rng, dtype):
+    # The wheel's OpenBLAS is the kernels' alone: one thread, whatever set_num_threads
+    # asks; a product large enough is split by columns (or rows) across the kernels'
+    # threads and matches the one-thread product to rounding.
+    from nnkernels import _threads
+    if _blas.library_path() is None or "scipy_openblas32" not in _blas.library_path():
+        pytest.skip("the kernels do not call the scipy-openblas32 wheel's OpenBLAS")
+    assert _blas.pinned()
+    with nnkernels.num_threads(2):
+        assert _threads.blas_num_threads() == 1
+    for m, n, k, ta, tb in [(100, 250, 784, False, False), (784, 250, 100, True, False),
+                            (100, 784, 250, False, True), (1000, 10, 300, False, False),
+                            (37, 45, 2000, True, True)]:
+        a, b, ref = _operands(rng, m, k, n, ta, tb, dtype)
+        one = kernels.gemm(a, b, trans_a=ta, trans_b=tb, n_threads=1)
+        two = kernels.gemm(a, b, trans_a=ta, trans_b=tb, n_threads=2)
+        scale = np.sqrt(k)
+        tol = tolerance(dtype)
+        np.testing.assert_allclose(two, ref, rtol=tol["rtol"] * scale, atol=tol["atol"] * scale * 10)
+        np.testing.assert_allclose(two, one, rtol=tol["rtol"] * scale, atol=tol["atol"] * scale * 10)
+        c0 = rng.standard_normal((m, n)).astype(dtype)
+        acc = kernels.gemm(a, b, c0.copy(), trans_a=ta, trans_b=tb, beta=0.5, n_threads=2)
+        np.testing.assert_allclose(acc, ref + 0.5 * c0, rtol=tol["rtol"] * scale,
+                                   atol=tol["atol"] * scale * 10)

@@ -15,15 +15,38 @@ def _run(code):
 
 def test_import_loads_no_scipy_linalg_and_installs_no_hook():
     out = _run("""
-        import sys
+        import os, sys
         hooks = list(sys.meta_path), list(sys.path_hooks)
+        environ = dict(os.environ)
         import nnkernels
         print(sorted(k for k in sys.modules if k.startswith("scipy.linalg")))
         print("importlib.metadata" in sys.modules)
         print(hooks == (list(sys.meta_path), list(sys.path_hooks)))
         print(nnkernels._blas.library_path() is not None)
+        print(environ == dict(os.environ))
     """)
-    assert out.splitlines() == ["[]", "False", "True", "True"]
+    assert out.splitlines() == ["[]", "False", "True", "True", "True"]
+
+
+def test_a_layer_by_layer_step_needs_no_thread_pool_environment():
+    # With OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT unset, 2-thread train_step calls
+    # (OpenMP kernels alternating with products) must not fight a second pool: the
+    # kernels' OpenBLAS stays on one thread however the count changes.
+    out = _run("""
+        import os
+        for k in ("OMP_WAIT_POLICY", "OPENBLAS_THREAD_TIMEOUT", "GOMP_SPINCOUNT"):
+            os.environ.pop(k, None)
+        import numpy as np, nnkernels
+        from nnkernels import _threads
+        nnkernels.set_num_threads(2)
+        model = nnkernels.models.mnist_classifier(seed=0)
+        x = np.random.default_rng(0).random((100, 784), dtype=np.float32)
+        y = np.arange(100) % 10
+        for _ in range(5):
+            model.train_step(x, y)
+        print(nnkernels._blas.pinned(), _threads.blas_num_threads())
+    """)
+    assert out.split() == ["True", "1"]
 
 
 def test_cython_blas_is_the_last_resort():

@@ -11,14 +11,6 @@ composes them into layers, losses, optimizers and a trainer.
 """
 import os as _os
 
-# Thread pools that wait by spinning fight over the cores when the kernels' OpenMP loops
-# and BLAS calls alternate (OpenBLAS issue 3187, scikit-learn issue 17334): on 2 cores a
-# 2-thread kernel alternating with a 2-thread sgemm took 9.7 ms per pair instead of
-# 0.22 ms. Both runtimes read these once, when they load (so before our extension
-# modules and SciPy's BLAS are imported); settings the user made win.
-_os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
-_os.environ.setdefault("OPENBLAS_THREAD_TIMEOUT", "4")
-
 from nnkernels import _blas_library  # noqa: E402
 
 _blas_library.select()  # the OpenBLAS the kernels call (scipy-openblas32's, if installed)

@@ -57,8 +57,11 @@ def select():
         candidates = [_scipy_library()]
     else:
         candidates = [_wheel_library(), _scipy_library()]
+    wheel = _wheel_library()
     for path in candidates:
-        if path and _blas.use_openblas(path):
+        # The wheel's copy is loaded by nnkernels alone (NumPy and SciPy carry their own):
+        # it is pinned to one thread and the kernels split products across theirs.
+        if path and _blas.use_openblas(path, private=path == wheel):
             return path
     _blas.use_cython_blas()  # imports scipy.linalg (about 0.5 s): only as the last resort
     return None

@@ -1,12 +1,13 @@
 """How many threads the kernels (OpenMP) and BLAS use.
 
-One number governs both: the OpenMP loops of the kernels and the BLAS library's own
-thread pool (through threadpoolctl), so the two never ask for more threads than the
-caller allowed. The default is the number of cores this process may run on.
+One number governs both: the OpenMP loops of the kernels, the kernels' GEMM (split
+across the same OpenMP threads when the kernels' OpenBLAS is their own, pinned to one
+thread: nnkernels/_blas.pyx) and the thread pools of the other BLAS libraries loaded in
+the process (NumPy's, SciPy's, through threadpoolctl), so that nothing asks for more
+threads than the caller allowed. The default is the number of cores this process may
+run on.
 """
 import os
-
-from threadpoolctl import ThreadpoolController
 
 from nnkernels import _blas, _openmp
 
@@ -24,7 +25,10 @@ def _default_num_threads():
 def _blas_controller():
     global _controller
     if _controller is None:
-        _controller = ThreadpoolController()  # sees the BLAS loaded at import
+        # Imported here: importing threadpoolctl sets KMP_DUPLICATE_LIB_OK in
+        # os.environ, and `import nnkernels` changes no process-wide state.
+        from threadpoolctl import ThreadpoolController
+        _controller = ThreadpoolController()  # sees the BLAS libraries loaded by now
     return _controller
 
 
@@ -61,9 +65,16 @@ def set_num_threads(n):
     _check_count(n)
     previous = get_num_threads()
     _num_threads = n
-    _blas_controller().select(user_api="blas").limit(limits=n)
+    for pool in _other_pools():
+        _blas_controller().select(filepath=pool["filepath"]).limit(limits=n)
     _blas._blas_threads_set(n)
     return previous
+
+
+def _other_pools():
+    """The BLAS pools of blas_info() that set_num_threads limits: all but a pinned one."""
+    return [pool for pool in blas_info()
+            if not (_blas.pinned() and is_kernels_blas(pool))]
 
 
 def blas_info():
@@ -82,7 +93,8 @@ def is_kernels_blas(pool):
 
 
 def blas_num_threads():
-    """The thread count of the BLAS that the kernels call (SciPy's), or None."""
+    """The thread count of the BLAS library the kernels call (1 when pinned: the kernels
+    then split products across their own threads), or None."""
     info = blas_info()
     ours = [pool for pool in info if is_kernels_blas(pool)] or info
     return ours[0]["num_threads"] if ours else None
@@ -106,8 +118,9 @@ class num_threads:
         global _num_threads
         _num_threads = self._previous
         for pool in self._saved_blas:
-            _blas_controller().select(filepath=pool["filepath"]).limit(
-                limits=pool["num_threads"])
+            if not (_blas.pinned() and is_kernels_blas(pool)):
+                _blas_controller().select(filepath=pool["filepath"]).limit(
+                    limits=pool["num_threads"])
         return False
 
 
