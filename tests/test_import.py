@@ -103,3 +103,15 @@ def test_version_is_computed_on_first_use():
         print(nnkernels.__version__ == nnkernels.build_info()["version"] != "")
     """)
     assert out.strip() == "True"
+
+
+def test_the_core_does_not_import_the_workshop():
+    out = _run("""
+        import sys
+        import nnkernels
+        for name in ("datasets", "metrics", "models", "plots", "linear_model",
+                     "neural_network"):
+            getattr(nnkernels, name)
+        print("nnkernels.workshop" in sys.modules)
+    """)
+    assert out.split() == ["False"]

@@ -1,4 +1,5 @@
-"""nnkernels.linear_model: LinearRegression, LogisticRegression, MLPClassifier.
+"""nnkernels.linear_model: LinearRegression, LogisticRegression; and the workshop's
+IrisNetwork, which shares their conventions.
 
 scikit-learn's own estimator checks and tools (Pipeline, GridSearchCV,
 cross_val_score, pandas), acceptance figures on the workshop's data and splits (read
@@ -29,8 +30,8 @@ from sklearn.utils.estimator_checks import parametrize_with_checks
 from conftest import central_difference
 from nnkernels import linear_model
 from nnkernels.datasets import load_advertising, load_loan_data
-from nnkernels.linear_model import (LinearRegression, LogisticRegression, MLPClassifier,
-                                    logistic_loss_and_grad)
+from nnkernels.linear_model import LinearRegression, LogisticRegression, logistic_loss_and_grad
+from nnkernels.workshop import IrisNetwork
 from sklearn.metrics import root_mean_squared_error
 
 from conftest import DATA_ROOT  # noqa: E402
@@ -336,14 +337,14 @@ def test_pandas_input_sets_feature_names():
 @pytest.mark.parametrize("make", [
     lambda seed: LinearRegression(random_state=seed, epochs=20),
     lambda seed: LogisticRegression(solver="sgd", random_state=seed, epochs=20),
-    lambda seed: MLPClassifier(seed=seed, epochs=20),
+    lambda seed: IrisNetwork(seed=seed, epochs=20),
 ], ids=["linear", "logistic", "mlp"])
 def test_same_seed_same_model(make):
     rng = np.random.default_rng(3)
     X = rng.standard_normal((90, 3))
     y = (X[:, 0] > 0).astype(int)
     first, again, other = make(7).fit(X, y), make(7).fit(X, y), make(8).fit(X, y)
-    if isinstance(first, MLPClassifier):
+    if isinstance(first, IrisNetwork):
         np.testing.assert_array_equal(first.predict_proba(X), again.predict_proba(X))
         assert not np.array_equal(first.predict_proba(X), other.predict_proba(X))
     else:
@@ -361,7 +362,7 @@ def test_get_params_and_set_params():
     with pytest.raises(ValueError, match="Invalid parameter 'alpha'"):
         model.set_params(alpha=1.0)
     assert LinearRegression().get_params()["solver"] == "sgd"
-    assert MLPClassifier().get_params()["hidden"] == (32,)
+    assert IrisNetwork().get_params()["hidden"] == (32,)
     assert "LinearRegression(solver='lstsq')" in repr(LinearRegression(solver="lstsq"))
 
 
@@ -377,9 +378,9 @@ def test_get_params_and_set_params():
     (lambda: LogisticRegression(solver="sgd", momentum=1.0), "'momentum' must be in"),
     (lambda: LogisticRegression(solver="workshop", lr=0.0), "'lr' must be in"),
     (lambda: LogisticRegression(solver="workshop", epochs=0), "'epochs' must be an int"),
-    (lambda: MLPClassifier(hidden=(8, 0)), r"'hidden_layer_sizes' must be an int or a "
+    (lambda: IrisNetwork(hidden=(8, 0)), r"'hidden_layer_sizes' must be an int or a "
                                             r"sequence of ints >= 1; got \(8, 0\)"),
-    (lambda: MLPClassifier(optimizer="lion"), "'solver' must be one of .*; got 'lion'"),
+    (lambda: IrisNetwork(optimizer="lion"), "'solver' must be one of .*; got 'lion'"),
 ])
 def test_bad_hyperparameters(make, message):
     with pytest.raises(ValueError, match=message):
@@ -393,7 +394,7 @@ Y_OK = [0, 1, 0, 1]
 
 
 @pytest.mark.parametrize("make", [lambda: LinearRegression(epochs=2),
-                                  lambda: LogisticRegression(), lambda: MLPClassifier(epochs=2)],
+                                  lambda: LogisticRegression(), lambda: IrisNetwork(epochs=2)],
                          ids=["linear", "logistic", "mlp"])
 @pytest.mark.parametrize("X, y, message", [
     (np.array([["0.5", "1"], ["0.2", "x"]]), [0, 1], "could not convert string to float"),
@@ -409,7 +410,7 @@ def test_bad_input(make, X, y, message):
         make().fit(X, y)
 
 
-@pytest.mark.parametrize("estimator", [LinearRegression, LogisticRegression, MLPClassifier])
+@pytest.mark.parametrize("estimator", [LinearRegression, LogisticRegression, IrisNetwork])
 def test_predict_before_fit_and_wrong_number_of_features(estimator):
     methods = [m for m in ("predict", "predict_proba", "decision_function")
                if hasattr(estimator, m)]
@@ -429,7 +430,7 @@ def test_text_in_regression_targets():
         LinearRegression().fit(X_OK, ["1.0", "2.0", "x", "4.0"])
 
 
-@pytest.mark.parametrize("estimator", [LogisticRegression, MLPClassifier])
+@pytest.mark.parametrize("estimator", [LogisticRegression, IrisNetwork])
 def test_classifiers_reject_continuous_targets(estimator):
     with pytest.raises(ValueError, match="Unknown label type"):
         estimator().fit(X_OK, [0.5, 1.5, 0.2, 3.1])
@@ -439,7 +440,7 @@ def test_classifiers_reject_continuous_targets(estimator):
 def test_logistic_regression_single_class(label):
     with pytest.raises(ValueError, match=f"1 class, {label!r}"):
         LogisticRegression().fit(X_OK, [label] * 4)
-    assert MLPClassifier(epochs=2).fit(X_OK, [label] * 4).predict(X_OK).tolist() == [label] * 4
+    assert IrisNetwork(epochs=2).fit(X_OK, [label] * 4).predict(X_OK).tolist() == [label] * 4
 
 
 def test_import_without_scikit_learn_names_the_extra():

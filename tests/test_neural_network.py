@@ -26,6 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nnkernels import neural_network
+from nnkernels._checks import random_generator
 from nnkernels.neural_network import MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -182,7 +183,7 @@ def test_early_stopping_restores_the_best_weights(digits):
 def _split_like_fit(model, X, y):
     """The validation split fit made: rebuild the Generator and skip the init draws."""
     est = MLPClassifier(**model.get_params())
-    rng = neural_network._rng(est.random_state)
+    rng = random_generator(est.random_state)
     est._initialize(np.asarray(X, np.float64), len(np.unique(y)), rng)
     (X_val, y_val), _, _ = est._split(np.asarray(X, np.float64),
                                       np.searchsorted(np.unique(y), y), rng)

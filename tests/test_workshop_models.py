@@ -13,7 +13,7 @@ from PIL import Image
 
 from nnkernels import workshop
 from nnkernels.datasets import DatasetError, load_advertising, load_iris, load_loan_data
-from nnkernels.linear_model import MLPClassifier
+from nnkernels.workshop import IrisNetwork
 
 from conftest import DATA_ROOT  # noqa: E402
 
@@ -48,7 +48,7 @@ def no_real_data(monkeypatch, tmp_path):
 def test_iris_network_accuracy_for_every_seed(iris, seed):
     """At least 29 of the 30 test flowers (0.967) for each seed (all 30 measured)."""
     (x, y), (x_test, y_test), _ = iris
-    model = MLPClassifier(seed=seed).fit(x, y)
+    model = IrisNetwork(seed=seed).fit(x, y)
     assert np.count_nonzero(model.predict(x_test) == y_test) >= 29
     assert model.score(x_test, y_test) >= 29 / 30
 
@@ -57,7 +57,7 @@ def test_iris_network_accuracy_for_every_seed(iris, seed):
 def test_iris_network_shape_and_names(iris):
     (x, y), (x_test, y_test), classes = iris
     names = np.array(classes)
-    model = MLPClassifier(seed=0).fit(x, names[y])
+    model = IrisNetwork(seed=0).fit(x, names[y])
     assert [(layer.in_features, layer.out_features, layer.activation)
             for layer in model.model_.layers] == [(4, 32, "relu"), (32, 3, None)]
     assert model.classes_.tolist() == sorted(classes)

@@ -29,7 +29,7 @@ from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 # Imported on first use, to keep `import nnkernels` quick.
 _LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots",
-                    "linear_model", "neural_network", "workshop", "cli")
+                    "linear_model", "neural_network", "cli")
 
 
 def get_include():

@@ -29,3 +29,11 @@ def float_dtype(owner, dtype):
     if dt not in FLOAT_DTYPES:
         raise ValueError(f"{owner}: dtype must be 'float32' or 'float64'; got {dtype!r}")
     return dt
+
+
+def random_generator(random_state):
+    """A NumPy Generator from scikit-learn's random_state: an int, None, a Generator or
+    a RandomState (which then draws the seed)."""
+    if isinstance(random_state, np.random.RandomState):
+        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
+    return np.random.default_rng(random_state)

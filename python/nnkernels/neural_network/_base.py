@@ -1,85 +1,26 @@
-"""scikit-learn's MLPClassifier and MLPRegressor, trained by nnkernels' compiled plan.
-
-Drop-in replacements for :mod:`sklearn.neural_network`'s estimators: the same
-parameter names, defaults and fitted attributes, built on :class:`sklearn.base.BaseEstimator`
-and :func:`sklearn.utils.validation.validate_data`, so that they work in ``Pipeline``,
-``GridSearchCV``, ``cross_val_score`` and with pandas DataFrames. The network is a
-:class:`nnkernels.Sequential` of :class:`nnkernels.Dense` layers; ``fit`` runs
-:meth:`nnkernels.Sequential.fit`.
-
-Shapes and dtypes
------------------
-X : array-like or sparse matrix of shape (n_samples, n_features)
-    Real numbers. As in scikit-learn, float32 input is computed in float32 and
-    everything else in float64 (the network's dtype is fixed by the first ``fit``;
-    later inputs are converted to it). Sparse input is densified.
-y : MLPClassifier: shape (n_samples,), any labels; MLPRegressor: shape (n_samples,)
-    or (n_samples, n_outputs), real numbers.
-coefs_[i] : ndarray of shape (layer_units[i], layer_units[i + 1]); intercepts_[i] :
-    ndarray of shape (layer_units[i + 1],); both of the network's dtype and views of
-    its parameters.
-
-How they differ from scikit-learn's
------------------------------------
-- ``solver`` is "adam", "rmsprop" or "sgd" (constant learning rate; SGD with
-  ``momentum`` and ``nesterovs_momentum``); "lbfgs", ``learning_rate``, ``power_t``,
-  ``max_fun`` and ``sample_weight`` are not supported. ``activation`` is "relu",
-  "logistic" or "identity" ("tanh" has no kernel).
-- ``alpha``: scikit-learn adds ``alpha * W / n_batch`` to the gradient of each
-  weight matrix W. Here the compiled plan applies one weight decay to every
-  parameter: ``alpha / batch_size`` (``batch_size`` the nominal size, also for the
-  last, smaller batch of an epoch) to the weights *and to the intercepts*. With
-  the default alpha=1e-4 and batch 200 that shrinks an intercept by at most 5e-7 of
-  its value per step (Adam, RMSProp: of the normalised step).
-- The classifier has a softmax output also for two classes (scikit-learn: one
-  logistic unit); ``predict_proba`` has the same (n_samples, 2) shape either way.
-- Weights start Glorot-uniform as in scikit-learn (the bound sqrt(6 / (fan_in +
-  fan_out)), sqrt(2 / ...) for "logistic"), intercepts at zero (scikit-learn:
-  drawn like the weights).
-- ``loss_curve_`` holds what scikit-learn's holds: the mean over the epoch's
-  batches of the data loss (cross-entropy; regressor: squared error / 2, that is
-  the MSE / 2) plus ``0.5 * alpha * sum(||W||^2) / batch_size``, the penalty
-  computed with the weights at the end of the epoch.
-- Early stopping, ``tol``, ``n_iter_no_change``, ``warm_start``, ``partial_fit``
-  and ``random_state`` follow scikit-learn's rules; the random streams differ.
-"""
+"""What MLPClassifier and MLPRegressor share: parameter checks, the network, fit and
+partial_fit over :meth:`nnkernels.Sequential.fit`, scikit-learn's stopping rules."""
 import numbers
 import warnings
 
 import numpy as np
+from scipy import sparse
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.model_selection import train_test_split
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-try:
-    from scipy import sparse
-    from sklearn.base import BaseEstimator, ClassifierMixin, RegressorMixin
-    from sklearn.exceptions import ConvergenceWarning
-    from sklearn.metrics import r2_score
-    from sklearn.model_selection import train_test_split
-    from sklearn.utils.multiclass import (_check_partial_fit_first_call,
-                                          check_classification_targets)
-    from sklearn.utils.validation import check_is_fitted, column_or_1d, validate_data
-except ImportError as exc:  # scikit-learn is an optional extra
-    raise ImportError('nnkernels.neural_network needs scikit-learn; install it with '
-                      'pip install "nnkernels[sklearn]"') from exc
-
-from nnkernels._checks import positive_int
+from nnkernels._checks import positive_int, random_generator
 from nnkernels._validation import check_hyperparameter
 from nnkernels.callbacks import Callback
 from nnkernels.layers import Dense
 from nnkernels.model import Sequential
 from nnkernels.optimizers import SGD, Adam, RMSProp
 
-__all__ = ["MLPClassifier", "MLPRegressor"]
 
 _ACTIVATIONS = {"relu": "relu", "logistic": "sigmoid", "identity": None}
 _SOLVERS = ("adam", "rmsprop", "sgd")
 _OPTIMIZER_TYPES = {cls.__name__: cls for cls in (Adam, RMSProp, SGD)}
-
-
-def _rng(random_state):
-    """A numpy Generator from an int, None, a Generator or a RandomState."""
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    return np.random.default_rng(random_state)
 
 
 class _SklearnStopping(Callback):
@@ -322,7 +263,7 @@ class _BaseMLP(BaseEstimator):
         X, targets = self._validate_input(X, y, first, incremental, classes)
         if sparse.issparse(X):
             X = X.toarray()
-        rng = _rng(self.random_state)
+        rng = random_generator(self.random_state)
         if first:
             self._initialize(X, self._n_outputs(targets), rng)
         model = self._network()
@@ -373,151 +314,3 @@ class _BaseMLP(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
-
-class MLPClassifier(ClassifierMixin, _BaseMLP):
-    """Multi-layer perceptron classifier: scikit-learn's, on nnkernels' kernels.
-
-    Parameters and attributes are scikit-learn's
-    (:class:`sklearn.neural_network.MLPClassifier`); see the module notes for how
-    they differ. The output layer is a softmax over ``classes_`` (also for two
-    classes), trained on the mean cross-entropy.
-
-    Attributes
-    ----------
-    classes_ : ndarray of shape (n_classes,)
-    coefs_, intercepts_ : lists of ndarrays (see the module notes for shapes)
-    loss_, loss_curve_, best_loss_, validation_scores_, best_validation_score_
-    n_iter_, t_, n_layers_, n_outputs_ (= n_classes), out_activation_ ("softmax")
-    n_features_in_, feature_names_in_ (for DataFrames with string column names)
-    model_ : the trained :class:`nnkernels.Sequential`
-
-    Notes
-    -----
-    scikit-learn's ``check_estimator`` passes except for the checks listed in
-    ``EXPECTED_FAILED_CHECKS`` (none today).
-    """
-
-    _loss = "softmax_cross_entropy"
-    out_activation_ = "softmax"
-
-    def fit(self, X, y):
-        """Train from the start (or from the current weights with warm_start).
-
-        X : (n_samples, n_features) real numbers; y : (n_samples,) labels. Returns self.
-        """
-        return self._fit(X, y, incremental=False)
-
-    def partial_fit(self, X, y, classes=None):
-        """One epoch over (X, y) from the current weights and optimizer state.
-
-        classes : array-like, required on the first call: every label y may hold.
-        """
-        _check_partial_fit_first_call(self, classes)  # sets classes_ on the first call
-        return self._fit(X, y, incremental=True)
-
-    def _validate_input(self, X, y, reset, incremental, classes):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"],
-                             dtype=(np.float64, np.float32), reset=reset)
-        check_classification_targets(y)
-        labels = np.unique(y)
-        if incremental or not reset:  # classes_ known (the first partial_fit sets them)
-            self._check_same_classes(labels, incremental)
-        else:
-            self.classes_ = labels
-        return X, np.searchsorted(self.classes_, y).astype(np.int64)
-
-    def _check_same_classes(self, labels, incremental):
-        if not incremental and set(labels) != set(self.classes_):
-            raise ValueError("warm_start can only be used where `y` has the same classes "
-                             f"as in the previous call to fit. Previously got "
-                             f"{self.classes_}, `y` has {labels}")
-        if incremental and np.setdiff1d(labels, self.classes_).size:
-            raise ValueError(f"`y` has classes not in `self.classes_`. `self.classes_` has "
-                             f"{self.classes_}. 'y' has {labels}.")
-
-    def _n_outputs(self, targets):
-        return len(self.classes_)
-
-    def _validation_score(self, X_val, t_val):
-        return float(np.mean(self._model.predict(X_val).argmax(axis=1) == t_val))
-
-    def predict_proba(self, X):
-        """Class probabilities: (n_samples, n_classes) of the network's dtype, columns in
-        the order of classes_."""
-        return self._forward(X)
-
-    def predict_log_proba(self, X):
-        """log(predict_proba(X))."""
-        with np.errstate(divide="ignore"):
-            return np.log(self.predict_proba(X))
-
-    def predict(self, X):
-        """The most probable class of each sample: (n_samples,) of classes_' dtype."""
-        best = self.predict_proba(X).argmax(axis=1)  # checks first that self is fitted
-        return self.classes_[best]
-
-
-class MLPRegressor(RegressorMixin, _BaseMLP):
-    """Multi-layer perceptron regressor: scikit-learn's, on nnkernels' kernels.
-
-    Parameters and attributes are scikit-learn's
-    (:class:`sklearn.neural_network.MLPRegressor`); see the module notes for how
-    they differ. Identity output, trained on the mean squared error; ``loss_curve_``
-    holds half the MSE (plus the penalty), as scikit-learn's does. One or several
-    outputs.
-
-    Notes
-    -----
-    scikit-learn's ``check_estimator`` passes except for the checks listed in
-    ``EXPECTED_FAILED_CHECKS`` (none today).
-    """
-
-    _loss = "mse"
-    _loss_factor = 0.5
-    out_activation_ = "identity"
-
-    def fit(self, X, y):
-        """Train from the start (or from the current weights with warm_start).
-
-        X : (n_samples, n_features); y : (n_samples,) or (n_samples, n_outputs). Returns
-        self.
-        """
-        return self._fit(X, y, incremental=False)
-
-    def partial_fit(self, X, y):
-        """One epoch over (X, y) from the current weights and optimizer state."""
-        return self._fit(X, y, incremental=True)
-
-    def _validate_input(self, X, y, reset, incremental, classes):
-        X, y = validate_data(self, X, y, accept_sparse=["csr", "csc"], multi_output=True,
-                             y_numeric=True, dtype=(np.float64, np.float32), reset=reset)
-        if y.ndim == 2 and y.shape[1] == 1:
-            y = column_or_1d(y, warn=True)
-        return X, y.reshape(len(y), -1)
-
-    def _n_outputs(self, targets):
-        return targets.shape[1]
-
-    def _gradient_scale(self):
-        # nnkernels' MSE is mean((pred - y)^2) over all n * m entries: its gradient is
-        # 2 / m times scikit-learn's (of sum((pred - y)^2) / (2 n)).
-        return 2.0 / self.n_outputs_
-
-    def _validation_score(self, X_val, t_val):
-        return float(r2_score(t_val, self._model.predict(X_val)))
-
-    def predict(self, X):
-        """(n_samples,) for one output, else (n_samples, n_outputs); the network's dtype."""
-        out = self._forward(X)
-        return out.ravel() if out.shape[1] == 1 else out
-
-    def __sklearn_tags__(self):
-        tags = super().__sklearn_tags__()
-        tags.target_tags.multi_output = True
-        tags.target_tags.single_output = True
-        return tags
-
-
-#: Checks of sklearn.utils.estimator_checks expected to fail, with the reason
-#: (used by tests/test_neural_network.py through parametrize_with_checks).
-EXPECTED_FAILED_CHECKS = {}
