@@ -385,6 +385,6 @@ def test_bad_input_raises_value_error_naming_argument(tmp_path, arg, call):
     with pytest.raises(ValueError) as info:
         call(tmp_path / "bad.png")
     msg = str(info.value)
-    assert msg.startswith(arg + ":"), msg
-    assert re.search(r"expected .+, received .+", msg), msg
+    assert msg.startswith(f"'{arg}' must be "), msg
+    assert re.search(r"must be .+; got .+", msg), msg
     assert os.listdir(tmp_path) == []  # nothing written

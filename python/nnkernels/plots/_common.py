@@ -1,13 +1,12 @@
 """Shared helpers of :mod:`nnkernels.plots`: fonts, validation, atomic PNG writes."""
 from __future__ import annotations
 
-import os
 from functools import lru_cache
-from pathlib import Path
 
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
+from nnkernels._checks import invalid, numeric_array, path_arg, positive_int, vector
 from nnkernels._io import atomic_output
 
 WHITE, BLACK, GRAY = (255, 255, 255), (25, 25, 25), (110, 110, 110)
@@ -29,39 +28,23 @@ def _tw(text, size):
 
 
 def _bad(name, expected, received):
-    raise ValueError(f"{name}: expected {expected}, received {received}")
+    invalid(None, name, expected, received)
 
 
 def _int(value, name, lo=1):
-    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < lo:
-        _bad(name, f"an integer >= {lo}", repr(value))
-    return int(value)
+    return positive_int(None, name, value, lo)
 
 
 def _path(value, name="path"):
-    if not isinstance(value, (str, os.PathLike)) or not os.fspath(value):
-        _bad(name, "a non-empty str or os.PathLike", repr(value))
-    return Path(value)
+    return path_arg(None, name, value)
 
 
 def _array(value, name, kinds="iuf"):
-    try:
-        arr = np.asarray(value)
-    except ValueError:  # ragged nested sequences
-        _bad(name, "a rectangular numeric array", "ragged sequences")
-    if arr.size and arr.dtype.kind not in kinds:
-        _bad(name, "an integer dtype" if kinds == "iu" else "a numeric dtype",
-             f"dtype {arr.dtype}")
-    return arr
+    return numeric_array(None, name, value, kinds)
 
 
 def _vector(value, name, length=None, kinds="iuf"):
-    arr = _array(value, name, kinds)
-    if arr.ndim != 1:
-        _bad(name, "a 1-D sequence", f"shape {arr.shape}")
-    if length is not None and len(arr) != length:
-        _bad(name, f"length {length}", f"length {len(arr)}")
-    return arr
+    return vector(None, name, value, length, kinds)
 
 
 def _images(value, name):
@@ -70,13 +53,13 @@ def _images(value, name):
     if arr.ndim == 2 and arr.shape[1] == 784:
         arr = arr.reshape(-1, 28, 28)
     elif arr.ndim != 3 or arr.shape[1:] != (28, 28):
-        _bad(name, "shape (n, 784) or (n, 28, 28)", f"shape {arr.shape}")
+        _bad(name, "of shape (n, 784) or (n, 28, 28)", f"shape {arr.shape}")
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
     if arr.dtype.kind != "f":
-        _bad(name, "float in [0, 1] or uint8 dtype", f"dtype {arr.dtype}")
+        _bad(name, "float in [0, 1] or of uint8 dtype", f"dtype {arr.dtype}")
     if arr.size and not (np.isfinite(arr).all() and arr.min() >= -1e-6 and arr.max() <= 1 + 1e-6):
-        _bad(name, "finite values in [0, 1]", f"values from {arr.min():.4g} to {arr.max():.4g}")
+        _bad(name, "finite and in [0, 1]", f"values from {arr.min():.4g} to {arr.max():.4g}")
     return np.clip(arr, 0.0, 1.0).astype(np.float32)
 
 
