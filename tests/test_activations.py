@@ -144,8 +144,12 @@ def test_preallocated_outputs_are_used(rng, dtype):
 def test_read_only_inputs(rng, dtype):
     x = rng.standard_normal((6, 4)).astype(dtype)
     bias = rng.standard_normal(4).astype(dtype)
+    expected = (kernels.bias_relu(x, bias), )
+    expected += (kernels.bias_relu_backward(x, expected[0]), kernels.bias_backward(x))
     x.flags.writeable = bias.flags.writeable = False
     y = kernels.bias_relu(x, bias)
     y.flags.writeable = False
-    kernels.bias_relu_backward(x, y)
-    kernels.bias_backward(x)
+    got = (y, kernels.bias_relu_backward(x, y), kernels.bias_backward(x))
+    for g, e in zip(got, expected):  # the same results as from writeable inputs
+        for a, b in zip(g if isinstance(g, tuple) else (g,), e if isinstance(e, tuple) else (e,)):
+            np.testing.assert_array_equal(a, b)

@@ -96,13 +96,31 @@ def test_csv_logger_writes_every_epoch(tmp_path):
     assert os.listdir(tmp_path) == ["history.csv"]  # no temporary file left
 
 
-def test_early_stopping_stops_and_restores_best():
+class _WeightsPerEpoch(callbacks.Callback):
+    def __init__(self):
+        self.weights = []
+
+    def on_epoch_end(self, epoch, logs):
+        self.weights.append([w.copy() for w in self.model.get_weights()])
+
+
+@pytest.mark.parametrize("restore", [True, False])
+def test_early_stopping_stops_and_restores_best(restore):
     x, y = _blobs()
     model = _classifier(lr=1e-2)
+    # Only the first epoch can count as an improvement (min_delta 10): it is the best,
+    # and patience 0 stops training after the second.
     stopper = callbacks.EarlyStopping(monitor="loss", patience=0, min_delta=10.0,
-                                      restore_best_weights=True)
-    history = model.fit(x, y, epochs=10, batch_size=50, verbose=0, callbacks=[stopper])
+                                      restore_best_weights=restore)
+    seen = _WeightsPerEpoch()
+    history = model.fit(x, y, epochs=10, batch_size=50, verbose=0,
+                        callbacks=[seen, stopper])
     assert len(history.epoch) == 2 and stopper.stopped_epoch == 1
+    assert stopper.best_epoch == 0 and stopper.best == history.history["loss"][0]
+    kept = seen.weights[0] if restore else seen.weights[1]
+    assert not all(np.array_equal(a, b) for a, b in zip(seen.weights[0], seen.weights[1]))
+    for got, want in zip(model.get_weights(), kept):
+        np.testing.assert_array_equal(got, want)
 
 
 def test_learning_rate_schedule_is_applied():
@@ -205,7 +223,8 @@ def test_huge_finite_input_is_accepted():
     # elementwise re-check must accept the input.
     x = np.full((3, 8), 3e38, np.float32)
     x[1] = -3e38
-    _classifier().predict(x)  # no ValueError
+    out = _classifier().predict(x)  # no ValueError
+    assert out.shape[0] == 3
 
 
 def test_fit_bad_epochs_and_batch_size():
