@@ -1,9 +1,14 @@
 """The acceptance runs on real MNIST with the command line's default settings.
 
 The data comes from $NNKERNELS_DATA/mnist (CI points it at ../shared/data); these tests
-fail, rather than skip, when CI=true and the data is missing.
+fail, rather than skip, when CI=true and the data is missing. One test checks the other
+way a user gets the data: `nnkernels fetch mnist` into the user cache, where training
+then finds it.
 """
+import functools
+import http.server
 import os
+import threading
 from pathlib import Path
 
 import pytest
@@ -41,3 +46,32 @@ def test_autoencoder_defaults_reach_the_target_mse(tmp_path):
     """PyTorch, same architecture, RMSprop lr 1e-3, batch 100: 0.0099 after 4 epochs."""
     meta = _train("autoencoder", tmp_path)
     assert meta["test_mse"] <= 0.0095, meta["test_mse"]
+
+
+def test_training_finds_what_fetch_put_in_the_cache(tmp_path, monkeypatch, capsys):
+    """`nnkernels fetch mnist` downloads into the user cache (here from a local mirror
+    serving the genuine files, checked against the digests); training then finds the
+    data there with NNKERNELS_DATA unset and downloads switched off."""
+    _require_mnist()
+    source = Path(os.environ["NNKERNELS_DATA"]) / "mnist"
+    handler = functools.partial(http.server.SimpleHTTPRequestHandler, directory=str(source))
+    handler.log_message = lambda *args: None
+    httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        monkeypatch.delenv("NNKERNELS_DATA")
+        monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+        monkeypatch.setenv("NNKERNELS_MNIST_MIRRORS", f"http://127.0.0.1:{httpd.server_address[1]}/")
+        monkeypatch.setattr("nnkernels.datasets._files.SYSTEM_DIRS", ())
+        assert cli.main(["fetch", "mnist"]) == 0
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    cached = tmp_path / "cache" / "nnkernels" / "mnist"
+    assert str(cached) in capsys.readouterr().out
+    assert sorted(p.name for p in cached.iterdir()) == sorted(p.name for p in source.iterdir())
+    out = tmp_path / "run"
+    assert cli.main(["train", "classifier", "--limit", "2000", "--epochs", "1", "--seed", "0",
+                     "--output", str(out), "--quiet", "--no-download"]) == 0
+    assert nnkernels.load(out / "model.nnk").metadata["test_accuracy"] > 0.8
