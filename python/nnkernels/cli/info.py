@@ -18,7 +18,9 @@ def run(args):
           f"scipy {info.get('scipy')}")
     print(f"  OpenMP: {openmp}")
     print(f"  threads: {info.get('num_threads')} (kernels), "
-          f"{info.get('blas_num_threads')} (BLAS)")
+          f"{info.get('blas_num_threads')} (BLAS"
+          + (", pinned: products are split across the kernels' threads)"
+             if info.get("blas_num_threads") == 1 and info.get("num_threads", 1) > 1 else ")"))
     blas = info.get("blas") or []
     if not blas:
         print("  BLAS: none found by threadpoolctl")
