@@ -28,7 +28,7 @@ from nnkernels.serialization import load, save  # noqa: E402
 from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 # Imported on first use, to keep `import nnkernels` quick.
-_LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots",
+_LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots", "onnx",
                     "linear_model", "neural_network", "cli")
 
 

@@ -1,0 +1,211 @@
+"""Export a trained model to ONNX: the graph onnxruntime (or any ONNX runtime) runs.
+
+Every graph has one input, ``input`` of shape (batch, n_features) with a dynamic batch
+dimension, and computes what the model's ``predict`` computes:
+
+- :class:`nnkernels.Sequential` (the MNIST classifier and autoencoder): one ``Gemm``
+  per Dense layer, weights stored as PyTorch stores them ((out, in), named
+  ``<i>.weight`` and ``<i>.bias``, ``transB=1``), ``Relu`` or ``Sigmoid`` after it; then
+  ``Softmax`` for a softmax cross-entropy model (output ``probabilities``), ``Sigmoid``
+  for a binary cross-entropy one (``probabilities``), nothing otherwise (``output``).
+- The scikit-learn estimators of :mod:`nnkernels.neural_network` and
+  :mod:`nnkernels.linear_model` (the iris network among them): the same graph of
+  their network; classifiers add ``label`` (``classes_[argmax]``).
+- :class:`~nnkernels.linear_model.LinearRegression`: ``predictions`` (batch, 1) =
+  ``Gemm(input, coef_, intercept_)``. :class:`~nnkernels.linear_model.LogisticRegression`:
+  ``probabilities`` (batch, n_classes) as ``predict_proba`` and ``label`` as ``predict``.
+
+Versions: opset 17 by default (13 to onnx's newest accepted), and the lowest IR version
+that declares the opset (IR 8 for opset 17, 10 for 21), so that onnxruntime releases
+since 1.13 load the default export. The architecture is stored as JSON in the model's
+``metadata_props`` (``nnkernels.architecture``); no timestamp.
+"""
+import json
+
+import numpy as np
+
+from nnkernels._io import atomic_output
+from nnkernels.formats.onnx_common import require_onnx
+
+DEFAULT_OPSET = 17
+MIN_OPSET = 13  # Softmax over one axis; ReduceSum with axes as an input
+_ELEM_TYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}
+
+
+class _Graph:
+    """Nodes, initializers and outputs under construction."""
+
+    def __init__(self, onnx, dtype):
+        self.onnx, self.dtype = onnx, np.dtype(dtype)
+        self.nodes, self.initializers, self.outputs = [], [], []
+
+    def constant(self, name, array):
+        self.initializers.append(self.onnx.numpy_helper.from_array(np.asarray(array), name))
+        return name
+
+    def node(self, op, inputs, output, **attributes):
+        self.nodes.append(self.onnx.helper.make_node(op, inputs, [output], name=output,
+                                                     **attributes))
+        return output
+
+    def output(self, name, elem_type, shape):
+        self.outputs.append(self.onnx.helper.make_tensor_value_info(name, elem_type, shape))
+
+    def dense(self, x, weight, bias, name):
+        """Gemm(x, weight (out, in), bias (out,), transB=1): x @ weight.T + bias."""
+        w = self.constant(f"{name}.weight", np.ascontiguousarray(weight, self.dtype))
+        b = self.constant(f"{name}.bias", np.ascontiguousarray(bias, self.dtype))
+        return self.node("Gemm", [x, w, b], f"gemm_{name}", transB=1)
+
+
+def _sequential(graph, model, x="input"):
+    """The nodes of model.predict; returns (output tensor, output name)."""
+    for i, layer in enumerate(model.layers):
+        x = graph.dense(x, layer.weight.data.T, layer.bias.data, str(i))
+        if layer.activation is not None:
+            x = graph.node({"relu": "Relu", "sigmoid": "Sigmoid"}[layer.activation], [x],
+                           f"{layer.activation}_{i}")
+    loss = getattr(model.loss, "name", None)
+    if loss == "softmax_cross_entropy":
+        return graph.node("Softmax", [x], "probabilities", axis=-1), "probabilities"
+    if loss == "binary_cross_entropy":
+        return graph.node("Sigmoid", [x], "probabilities"), "probabilities"
+    return graph.node("Identity", [x], "output"), "output"
+
+
+def _label(graph, index, classes):
+    """Output label = classes[index], shape (batch,), from an int64 index (batch,)."""
+    onnx = graph.onnx
+    classes = np.asarray(classes)
+    if classes.dtype.kind in "US" or classes.dtype == object:
+        if not all(isinstance(c, str) for c in classes.tolist()):
+            raise ValueError("export: classes_ must be all numbers or all strings; got "
+                             f"{classes.tolist()!r}")
+        graph.initializers.append(onnx.helper.make_tensor(
+            "classes", onnx.TensorProto.STRING, [len(classes)],
+            [c.encode() for c in classes.tolist()]))
+        elem_type = onnx.TensorProto.STRING
+    elif classes.dtype.kind in "biu":
+        graph.constant("classes", classes.astype(np.int64))
+        elem_type = onnx.TensorProto.INT64
+    elif classes.dtype.kind == "f":
+        graph.constant("classes", classes.astype(np.float64))
+        elem_type = onnx.TensorProto.DOUBLE
+    else:
+        raise ValueError(f"export: classes_ of dtype {classes.dtype} cannot be stored")
+    graph.node("Gather", ["classes", index], "label", axis=0)
+    graph.output("label", elem_type, ["batch"])
+
+
+def _argmax(graph, scores):
+    return graph.node("ArgMax", [scores], "class_index", axis=1, keepdims=0)
+
+
+def _logistic(graph, model):
+    """LogisticRegression: probabilities as predict_proba, label as predict."""
+    logits = graph.dense("input", np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_),
+                         "0")
+    p = graph.node("Sigmoid", [logits], "sigmoid")
+    n_classes = len(model.classes_)
+    if n_classes == 2:  # [1 - p, p]; the label where the logit is > 0, as predict
+        one = graph.constant("one", np.ones((1, 1), graph.dtype))
+        q = graph.node("Sub", [one, p], "complement")
+        graph.node("Concat", [q, p], "probabilities", axis=1)
+        zero = graph.constant("zero", np.zeros((1, 1), graph.dtype))
+        positive = graph.node("Greater", [logits, zero], "positive")
+        flat = graph.constant("flat", np.array([-1], np.int64))
+        positive = graph.node("Reshape", [positive, flat], "positive_flat")
+        index = graph.node("Cast", [positive], "class_index", to=graph.onnx.TensorProto.INT64)
+    else:  # one-vs-rest: the sigmoids normalised; the label of the largest logit
+        axes = graph.constant("axes", np.array([1], np.int64))
+        total = graph.node("ReduceSum", [p, axes], "sigmoid_sum", keepdims=1)
+        graph.node("Div", [p, total], "probabilities")
+        index = _argmax(graph, logits)
+    graph.output("probabilities", _ELEM_TYPES[graph.dtype], ["batch", n_classes])
+    _label(graph, index, model.classes_)
+
+
+def _build(onnx, model):
+    """(graph, input width, metadata) for any model kind the package trains."""
+    from nnkernels.model import Sequential
+    if isinstance(model, Sequential):
+        graph = _Graph(onnx, model.dtype)
+        out, name = _sequential(graph, model)
+        graph.output(name, _ELEM_TYPES[graph.dtype], ["batch", model.out_features])
+        return graph, model.in_features, model.get_config()
+    try:
+        from sklearn.utils.validation import check_is_fitted
+        from nnkernels import linear_model, neural_network
+    except ImportError:
+        linear_model = neural_network = None
+    if neural_network is not None and isinstance(model, neural_network._BaseMLP):
+        check_is_fitted(model, "coefs_")
+        network = model.model_
+        graph = _Graph(onnx, network.dtype)
+        out, name = _sequential(graph, network)
+        graph.output(name, _ELEM_TYPES[graph.dtype], ["batch", network.out_features])
+        if hasattr(model, "classes_"):
+            _label(graph, _argmax(graph, out), model.classes_)
+        return graph, network.in_features, {"estimator": type(model).__name__,
+                                            **network.get_config()}
+    if linear_model is not None and isinstance(model, linear_model.LinearRegression):
+        check_is_fitted(model)
+        graph = _Graph(onnx, np.float64)
+        graph.node("Identity", [graph.dense("input", np.reshape(model.coef_, (1, -1)),
+                                            [model.intercept_], "0")], "predictions")
+        graph.output("predictions", onnx.TensorProto.DOUBLE, ["batch", 1])
+        return graph, model.n_features_in_, {"estimator": "LinearRegression"}
+    if linear_model is not None and isinstance(model, linear_model.LogisticRegression):
+        check_is_fitted(model)
+        graph = _Graph(onnx, np.float64)
+        _logistic(graph, model)
+        return graph, model.n_features_in_, {"estimator": "LogisticRegression"}
+    raise TypeError("export: 'model' must be a Sequential or a fitted nnkernels "
+                    f"scikit-learn estimator; got {type(model).__name__}")
+
+
+def to_proto(model, opset=DEFAULT_OPSET):
+    """The checked onnx.ModelProto of `model` (see the module notes)."""
+    from nnkernels import __version__
+    from nnkernels._checks import positive_int
+    onnx = require_onnx()
+    newest = onnx.defs.onnx_opset_version()
+    opset = positive_int("export", "opset", opset)
+    if not MIN_OPSET <= opset <= newest:
+        raise ValueError(f"export: 'opset' must be in [{MIN_OPSET}, {newest}]; got {opset}")
+    graph, n_features, config = _build(onnx, model)
+    inputs = [onnx.helper.make_tensor_value_info("input", _ELEM_TYPES[graph.dtype],
+                                                 ["batch", n_features])]
+    proto_graph = onnx.helper.make_graph(graph.nodes, "nnkernels", inputs, graph.outputs,
+                                         graph.initializers)
+    opsets = [onnx.helper.make_opsetid("", opset)]
+    proto = onnx.helper.make_model(
+        proto_graph, opset_imports=opsets, producer_name="nnkernels",
+        producer_version=__version__,
+        ir_version=onnx.helper.find_min_ir_version_for(opsets))
+    onnx.helper.set_model_props(proto, {"nnkernels.architecture":
+                                        json.dumps(config, sort_keys=True)})
+    onnx.checker.check_model(proto, full_check=True)
+    return proto
+
+
+def export(model, path, opset=DEFAULT_OPSET):
+    """Write `model` to `path` as an ONNX file (atomically; see the module notes).
+
+    Parameters
+    ----------
+    model : Sequential, or a fitted MLPClassifier, MLPRegressor, LinearRegression or
+        LogisticRegression of nnkernels
+    path : str or os.PathLike
+    opset : int, default 17
+        ONNX operator set of the default domain, 13 to the newest onnx knows.
+
+    Returns
+    -------
+    pathlib.Path of the file written.
+    """
+    from pathlib import Path
+    data = to_proto(model, opset).SerializeToString(deterministic=True)
+    with atomic_output(path) as f:
+        f.write(data)
+    return Path(path)
