@@ -23,8 +23,10 @@ MAX_NODES = 100_000
 MAX_TENSOR_RANK = 8
 
 #: ONNX TensorProto data types the importer decodes, and the field of each.
-DTYPES = {1: np.dtype("<f4"), 11: np.dtype("<f8"), 7: np.dtype("<i8"), 6: np.dtype("<i4")}
-_FIELDS = {1: "float_data", 11: "double_data", 7: "int64_data", 6: "int32_data"}
+DTYPES = {1: np.dtype("<f4"), 11: np.dtype("<f8"), 7: np.dtype("<i8"), 6: np.dtype("<i4"),
+          9: np.dtype(np.bool_)}
+_FIELDS = {1: "float_data", 11: "double_data", 7: "int64_data", 6: "int32_data",
+           9: "int32_data"}
 TYPE_NAMES = {1: "FLOAT", 2: "UINT8", 3: "INT8", 6: "INT32", 7: "INT64", 9: "BOOL",
               10: "FLOAT16", 11: "DOUBLE", 16: "BFLOAT16"}
 
@@ -44,6 +46,17 @@ def require_onnx():
     return onnx
 
 
+def attributes(node):
+    """{name: value} of a node's attributes: an int, float, list of ints or TensorProto
+    by the attribute's type (others: a tuple that equals no valid value)."""
+    values = {}
+    for attr in node.attribute:
+        values[attr.name] = {1: lambda a: a.f, 2: lambda a: a.i, 4: lambda a: a.t,
+                             7: lambda a: list(a.ints)}.get(
+                                 attr.type, lambda a: ("attribute type", a.type))(attr)
+    return values
+
+
 def type_name(elem_type):
     return TYPE_NAMES.get(elem_type, f"type {elem_type}")
 
@@ -60,11 +73,11 @@ class TensorReader:
         raise OnnxFileError(f"{self.path}: {message}")
 
     def decode(self, tensor, what):
-        """The ndarray of a TensorProto (FLOAT, DOUBLE, INT64 or INT32), read-only."""
+        """The ndarray of a TensorProto (FLOAT, DOUBLE, INT64, INT32 or BOOL), read-only."""
         name = f"{what} {tensor.name!r}" if tensor.name else what
         if tensor.data_type not in DTYPES:
             self.fail(f"{name} has data type {type_name(tensor.data_type)}; supported: "
-                      "FLOAT, DOUBLE (weights), INT64, INT32 (shapes)")
+                      "FLOAT, DOUBLE (weights), INT64, INT32 (shapes), BOOL (flags)")
         if tensor.HasField("segment"):
             self.fail(f"{name} is a segmented tensor; not supported")
         dims = list(tensor.dims)
@@ -158,4 +171,28 @@ def read_model(path, max_bytes=MAX_TOTAL_BYTES):
         raise OnnxFileError(f"{path}: not an ONNX model (protobuf: {error})") from None
     if not model.HasField("graph"):
         raise OnnxFileError(f"{path}: not an ONNX model (no graph)")
+    if not _names_are_text(model):
+        raise OnnxFileError(f"{path}: a name in the graph is not valid UTF-8")
     return model, max_bytes - size
+
+
+def _names_are_text(model):
+    """Whether every name the importer reads is a str (protobuf gives bytes for a
+    string field that is not valid UTF-8)."""
+    graph = model.graph
+    names = [model.producer_name, model.producer_version,
+             *(o.domain for o in model.opset_import),
+             *(v.name for v in (*graph.input, *graph.output)),
+             *(v.type.tensor_type.shape.dim[k].dim_param for v in graph.input
+               for k in range(len(v.type.tensor_type.shape.dim)))]
+    for tensor in graph.initializer:
+        names += [tensor.name, *(e.key for e in tensor.external_data),
+                  *(e.value for e in tensor.external_data)]
+    for node in graph.node:
+        names += [node.name, node.op_type, node.domain, *node.input, *node.output,
+                  *(a.name for a in node.attribute)]
+        for attr in node.attribute:
+            if attr.type == 4:  # a Constant's tensor
+                names += [attr.t.name, *(e.key for e in attr.t.external_data),
+                          *(e.value for e in attr.t.external_data)]
+    return all(isinstance(name, str) for name in names)

@@ -24,7 +24,8 @@ outputs give a model compiled with the MSE loss whose ``predict`` is the ONNX ou
 import numpy as np
 
 from nnkernels.formats.onnx_common import (MAX_NODES, MAX_TOTAL_BYTES, OnnxFileError,
-                                           TensorReader, read_model, type_name)
+                                           TensorReader, attributes, read_model,
+                                           type_name)
 from nnkernels.formats.onnx_shapes import ShapeEvaluator
 
 MIN_OPSET = 9
@@ -111,21 +112,21 @@ class _Graph:
         label = node_label(i, node)
         if node.domain not in ("", "ai.onnx"):
             self.fail(f"operator {node.domain}::{node.op_type} ({label}) is not supported")
-        attrs = {a.name: a for a in node.attribute}
+        attrs = attributes(node)
         if node.op_type == "Constant":
-            if "value" not in attrs:
+            if not isinstance(attrs.get("value"), _tensor_proto()):
                 self.fail(f"{label}: only Constant nodes with a 'value' tensor are supported")
-            return self.reader.decode(attrs["value"].t, f"{label} value")
+            return self.reader.decode(attrs["value"], f"{label} value")
         if node.op_type not in ("Identity", "Cast", "Transpose"):
             self.fail(f"operator {node.op_type} ({label}) on constants is not supported")
         value = self.constant(node.input[0], what)
         if node.op_type == "Cast":
-            to = attrs["to"].i if "to" in attrs else None
+            to = attrs.get("to")
             if to not in _FLOAT_TYPES and to not in (6, 7):
                 self.fail(f"{label}: Cast to {type_name(to)} is not supported")
             return value.astype({6: np.int32, 7: np.int64}.get(to) or _FLOAT_TYPES[to])
         if node.op_type == "Transpose":
-            perm = list(attrs["perm"].ints) if "perm" in attrs else None
+            perm = attrs.get("perm")
             if value.ndim != 2 or perm not in (None, [1, 0], [0, 1]):
                 self.fail(f"{label}: only 2-D transposes of weights are supported")
             return value if perm == [0, 1] else value.T
@@ -145,6 +146,11 @@ class _Graph:
             nodes.append((i, node, data[0], name))
             name = data[0]
         return nodes[::-1]
+
+
+def _tensor_proto():
+    import onnx
+    return onnx.TensorProto
 
 
 def node_label(i, node):
@@ -201,7 +207,7 @@ class _Builder:
                             f"({label}) is not supported; supported: {', '.join(SUPPORTED)}")
         if out != node.output[0]:
             self.fail(label, f"the chain continues from its output {out!r}, not its first")
-        attrs = {a.name: a for a in node.attribute}
+        attrs = attributes(node)
         if self.output is not None and op not in (*_PASS_THROUGH, "Cast", "Flatten"):
             self.fail(label, f"{op} after the {self.output} output cannot be represented")
         if op in _LINEAR:
@@ -255,20 +261,20 @@ class _Builder:
         n_in = self._features(label, op)
         w = self._weight(label, inputs[1], "weight")
         if op == "Gemm":
-            for key, allowed in (("transA", 0), ("alpha", 1.0)):
-                if key in attrs and _attr_value(attrs[key]) != allowed:
-                    self.fail(label, f"Gemm with {key}={_attr_value(attrs[key])} is not "
-                                     "supported")
-            if "transB" in attrs and attrs["transB"].i not in (0, 1):
-                self.fail(label, f"Gemm transB={attrs['transB'].i}")
-            if "transB" in attrs and attrs["transB"].i == 1:
+            for key, allowed in (("transA", 0), ("alpha", 1.0), ("transB", (0, 1))):
+                value = attrs.get(key, allowed if key != "transB" else 0)
+                if value not in (allowed if key == "transB" else (allowed,)):
+                    self.fail(label, f"Gemm with {key}={value} is not supported")
+            if attrs.get("transB") == 1:
                 w = w.T if w.ndim == 2 else w
         if w.ndim != 2 or (n_in is not None and w.shape[0] != n_in):
             self.fail(label, f"weight {inputs[1]!r} of shape {w.shape} does not multiply "
                              f"(batch, {n_in})")
         bias = None
         if op == "Gemm" and len(inputs) > 2 and inputs[2]:
-            beta = _attr_value(attrs["beta"]) if "beta" in attrs else 1.0
+            beta = attrs.get("beta", 1.0)
+            if not isinstance(beta, float):
+                self.fail(label, f"Gemm beta {beta!r}")
             bias = self._bias(label, inputs[2], w.shape[1], beta)
         self.layers.append([w, bias, None])
         self.shape = ["N", w.shape[1]]
@@ -280,14 +286,14 @@ class _Builder:
         if op in _ACTIVATIONS:
             self.layers[-1][2] = _ACTIVATIONS[op]
             return
-        axis = attrs["axis"].i if "axis" in attrs else (1 if self.graph.opset < 13 else -1)
+        axis = attrs.get("axis", 1 if self.graph.opset < 13 else -1)
         if axis not in (1, -1):
             self.fail(label, f"{op} over axis {axis}; only the class axis (1 or -1) is "
                              "supported")
         self.output = _OUTPUTS[op]
 
     def _cast(self, label, attrs):
-        to = attrs["to"].i if "to" in attrs else None
+        to = attrs.get("to")
         if not self.layers and to in _FLOAT_TYPES:
             self.dtype = _FLOAT_TYPES[to]  # the input's conversion, done by predict
         elif _FLOAT_TYPES.get(to) != self.dtype:
@@ -299,7 +305,7 @@ class _Builder:
             mode = self.graph.constant(node.input[2], f"{label} training_mode")
             if mode.size != 1 or bool(mode.reshape(-1)[0]):
                 self.fail(label, "Dropout in training mode")
-        if "is_test" in attrs and attrs["is_test"].i == 0 and self.graph.opset < 7:
+        if attrs.get("is_test", 1) == 0 and self.graph.opset < 7:
             self.fail(label, "Dropout in training mode")
 
     def _reshape(self, label, op, node, attrs):
@@ -308,13 +314,13 @@ class _Builder:
             self.fail(label, f"{op} of a tensor of unknown shape {self.shape}")
         flat = ["N", int(np.prod(features)) if None not in features else None]
         if op == "Flatten":
-            axis = attrs["axis"].i if "axis" in attrs else 1
+            axis = attrs.get("axis", 1)
             if axis not in (1, 1 - len(self.shape)):
                 self.fail(label, f"Flatten with axis {axis} mixes the batch into the "
                                  "features")
         else:
             target = ShapeEvaluator(self.graph, self.shapes).vector(node.input[1], label)
-            allowzero = "allowzero" in attrs and attrs["allowzero"].i == 1
+            allowzero = attrs.get("allowzero", 0) == 1
             target = [self.shape[k] if t == 0 and not allowzero and k < len(self.shape)
                       else t for k, t in enumerate(target)]
             if len(target) != 2 or not (target[0] == "N" and target[1] in (flat[1], -1)
@@ -322,10 +328,6 @@ class _Builder:
                 self.fail(label, f"Reshape of {self.shape} to {target}: only flattening "
                                  "to (batch, features) is supported")
         self.shape = flat
-
-
-def _attr_value(attr):
-    return {1: attr.f, 2: attr.i}.get(attr.type, None)
 
 
 def load(path, *, output=None, max_bytes=MAX_TOTAL_BYTES):

@@ -2,7 +2,7 @@
 symbolic shapes: ``Shape``, ``Gather``, ``Unsqueeze``, ``Squeeze``, ``Concat``, ``Cast``,
 ``Identity`` and constants. The batch size is the symbol ``"N"``; a value is a list of
 ints and symbols with its rank (0 or 1)."""
-from nnkernels.formats.onnx_common import type_name
+from nnkernels.formats.onnx_common import attributes, type_name
 
 MAX_DEPTH = 64
 MAX_LENGTH = 16
@@ -49,7 +49,7 @@ class ShapeEvaluator:
         i, node = self.graph.producer[name]
         op = node.op_type
         where = f"{op} node {node.name or '#' + str(i)}"
-        attrs = {a.name: a for a in node.attribute}
+        attrs = attributes(node)
         if node.domain not in ("", "ai.onnx"):
             self.fail(label, f"operator {node.domain}::{op} in its shape computation")
         if op == "Shape":
@@ -60,17 +60,18 @@ class ShapeEvaluator:
                 shape = list(self.graph.constant(source, label).shape)
             else:
                 self.fail(label, f"{where} reads {source!r}, whose shape is not known")
-            start = attrs["start"].i if "start" in attrs else 0
-            end = attrs["end"].i if "end" in attrs else len(shape)
+            start, end = attrs.get("start", 0), attrs.get("end", len(shape))
+            if not isinstance(start, int) or not isinstance(end, int):
+                self.fail(label, f"{where}: bad start or end")
             return list(shape[start:end]), 1
         args = [self._eval(x, label, depth + 1) if x else None for x in node.input]
         if op in ("Identity", "Cast"):
-            if op == "Cast" and attrs["to"].i not in (6, 7):
-                self.fail(label, f"{where} casts a shape to {type_name(attrs['to'].i)}")
+            if op == "Cast" and attrs.get("to") not in (6, 7):
+                self.fail(label, f"{where} casts a shape to {type_name(attrs.get('to'))}")
             return args[0]
         if op == "Gather":
             (data, rank), (indices, index_rank) = args[0], args[1]
-            if rank != 1 or ("axis" in attrs and attrs["axis"].i != 0):
+            if rank != 1 or attrs.get("axis", 0) != 0:
                 self.fail(label, f"{where}: only gathering from a vector is supported")
             if any(not -len(data) <= k < len(data) for k in indices):
                 self.fail(label, f"{where}: index {indices} out of range for {data}")
@@ -78,7 +79,7 @@ class ShapeEvaluator:
         if op in ("Unsqueeze", "Squeeze"):
             data, rank = args[0]
             if "axes" in attrs:
-                axes = list(attrs["axes"].ints)
+                axes = attrs["axes"]
             else:
                 axes = args[1][0] if len(args) > 1 and args[1] is not None else [0]
             if op == "Unsqueeze" and rank == 0 and axes in ([0], [-1]):
@@ -87,7 +88,7 @@ class ShapeEvaluator:
                 return data, 0
             self.fail(label, f"{where}: only scalar <-> 1-element vector is supported")
         if op == "Concat":
-            if any(rank != 1 for _, rank in args) or attrs["axis"].i not in (0, -1):
+            if any(rank != 1 for _, rank in args) or attrs.get("axis") not in (0, -1):
                 self.fail(label, f"{where}: only joining vectors is supported")
             return [v for values, _ in args for v in values], 1
         self.fail(label, f"operator {op} ({where}) in its shape computation is not "
