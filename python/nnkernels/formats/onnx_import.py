@@ -280,12 +280,14 @@ class _Builder:
         self.shape = ["N", w.shape[1]]
 
     def _activation(self, label, op, attrs):
-        if not self.layers or self.last not in ("Gemm", "MatMul", "Add") \
-                or self.layers[-1][2] is not None:
-            self.fail(label, f"{op} must follow a linear layer (MatMul/Gemm + Add)")
         if op in _ACTIVATIONS:
+            if not self.layers or self.last not in _LINEAR or self.layers[-1][2] is not None:
+                self.fail(label, f"{op} must follow a linear layer (MatMul/Gemm + Add)")
             self.layers[-1][2] = _ACTIVATIONS[op]
             return
+        # the classifier's output: softmax of the last layer's output, as predict gives
+        if not self.layers or self.last not in (*_LINEAR, *_ACTIVATIONS):
+            self.fail(label, f"{op} must follow a layer (MatMul/Gemm + Add, activation)")
         axis = attrs.get("axis", 1 if self.graph.opset < 13 else -1)
         if axis not in (1, -1):
             self.fail(label, f"{op} over axis {axis}; only the class axis (1 or -1) is "
