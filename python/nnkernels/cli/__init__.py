@@ -9,6 +9,8 @@ evaluate MODEL
     Test loss and accuracy (classifier) or MSE (autoencoder) of a saved model.
 predict MODEL IMAGE...
     Classify (or reconstruct) PNG images or IDX image files.
+export MODEL OUT.onnx
+    Write a saved model as an ONNX file (evaluate and predict also take ``.onnx`` models).
 fetch mnist | fashion-mnist | workshop
     Find or download a data set and print where its files are.
 info
@@ -37,6 +39,8 @@ Evaluate and use a saved model::
     $ nnkernels evaluate runs/quick/model.nnk
     $ nnkernels predict runs/quick/model.nnk digit.png t10k-images-idx3-ubyte.gz
     $ nnkernels predict runs/quick/model.nnk --json digit.png
+    $ nnkernels export runs/quick/model.nnk runs/quick/model.onnx
+    $ nnkernels evaluate runs/quick/model.onnx
 
 Data and installation::
 
@@ -50,13 +54,13 @@ From Python, :func:`main` takes the argument list and returns the exit status::
     0
 
 Each subcommand lives in its own module of this package (``train``, ``evaluate``,
-``predict``, ``fetch``, ``info``; ``workshop`` under ``train``), with ``add_parser(sub)``
+``predict``, ``export``, ``fetch``, ``info``; ``workshop`` under ``train``), with ``add_parser(sub)``
 and ``run(args)``; what they share is in ``_common``.
 """
 import os
 import sys
 
-from nnkernels.cli import evaluate, fetch, info, predict, train
+from nnkernels.cli import evaluate, export, fetch, info, predict, train
 from nnkernels.cli._common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE,
                                    CLIError, Parser, UsageError, err)
 from nnkernels.models import TRAIN_DEFAULTS
@@ -65,7 +69,7 @@ __all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNTIME", "EXIT_USAG
            "TRAIN_DEFAULTS", "UsageError", "build_parser", "main"]
 
 #: the subcommands, in the order --help lists them; each module has add_parser and run
-COMMANDS = (train, evaluate, predict, fetch, info)
+COMMANDS = (train, evaluate, predict, export, fetch, info)
 
 
 def build_parser():

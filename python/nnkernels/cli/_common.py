@@ -132,11 +132,24 @@ def model_kind(model, path):
                    f"loss {getattr(model.loss, 'name', None)!r}")
 
 
-def load_model(path):
+def read_model_file(path):
+    """The Sequential in a model file: an ONNX file (``.onnx``, through
+    nnkernels.onnx.load) or a file of nnkernels.save. ModelFileError for a bad file."""
     import nnkernels
     if not Path(path).is_file():
         raise CLIError(f"{path}: no such model file" if not Path(path).exists()
                        else f"{path}: not a file")
-    model = nnkernels.load(path)  # ModelFileError for a bad file
+    if Path(path).suffix.lower() == ".onnx":
+        try:
+            from nnkernels import onnx
+            return onnx.load(path)
+        except ImportError as error:  # the onnx extra is missing
+            raise CLIError(f"{path}: {error}") from None
+    return nnkernels.load(path)
+
+
+def load_model(path):
+    """(model, 'classifier' or 'autoencoder') of an MNIST model file (.nnk or .onnx)."""
+    model = read_model_file(path)
     return model, model_kind(model, path)
 

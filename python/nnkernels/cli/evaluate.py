@@ -10,7 +10,7 @@ def add_parser(sub):
                        description="Load a model saved by 'nnkernels train' (or "
                                    "nnkernels.save) and print its test loss and accuracy "
                                    "(classifier) or mean squared error (autoencoder).")
-    p.add_argument("model_file", metavar="MODEL", type=Path, help="a .nnk model file")
+    p.add_argument("model_file", metavar="MODEL", type=Path, help="a model file: .nnk, or .onnx (nnkernels.onnx.load)")
     p.add_argument("--dataset", choices=DATASET_NAMES,
                    help="test set to use (default: the data set the model was trained on, "
                         "else mnist)")

@@ -17,7 +17,7 @@ def add_parser(sub):
                     "t10k-images-idx3-ubyte[.gz]) contributes every image it holds, as is. "
                     "A classifier prints the predicted class, its probability and the top "
                     "3; an autoencoder the reconstruction MSE of each image.")
-    p.add_argument("model_file", metavar="MODEL", type=Path, help="a .nnk model file")
+    p.add_argument("model_file", metavar="MODEL", type=Path, help="a model file: .nnk, or .onnx (nnkernels.onnx.load)")
     p.add_argument("images", metavar="IMAGE", type=Path, nargs="+",
                    help="PNG files or IDX image files")
     p.add_argument("--json", action="store_true",
