@@ -219,3 +219,16 @@ def test_unfitted_estimator(tmp_path):
     from nnkernels.linear_model import LogisticRegression
     with pytest.raises(NotFittedError):
         nnkernels.onnx.export(LogisticRegression(), tmp_path / "m.onnx")
+
+
+def test_custom_loss_is_refused(tmp_path):
+    from nnkernels.losses import MeanSquaredError
+
+    class Clipped(MeanSquaredError):
+        def output(self, z, out=None):
+            return np.clip(z, 0, 1, out=out)
+    model = nnkernels.models.mnist_autoencoder(seed=0)
+    model.compile("sgd", Clipped())
+    with pytest.raises(ValueError, match="the loss Clipped has no ONNX form"):
+        nnkernels.onnx.export(model, tmp_path / "m.onnx")
+    assert not (tmp_path / "m.onnx").exists()

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnkernels._fileformat import ModelFileError
+from nnkernels import ModelFileError
 
 #: A .onnx file larger than this is refused before it is read (protobuf's own 2 GiB
 #: limit); together with its external data a model may hold at most MAX_TOTAL_BYTES.

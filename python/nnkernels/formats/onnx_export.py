@@ -60,7 +60,15 @@ class _Graph:
 
 def _sequential(graph, model, x="input"):
     """The nodes of model.predict; returns (output tensor, output name)."""
+    from nnkernels import losses
+    from nnkernels.layers import Dense
+    if model.loss is not None and type(model.loss) not in losses.LOSSES.values():
+        raise ValueError(f"export: the loss {type(model.loss).__name__} has no ONNX form; "
+                         f"the built-in losses {sorted(losses.LOSSES)} have")
     for i, layer in enumerate(model.layers):
+        if type(layer) is not Dense:
+            raise ValueError(f"export: layer {i} is a {type(layer).__name__}; only Dense "
+                             "layers have an ONNX form")
         x = graph.dense(x, layer.weight.data.T, layer.bias.data, str(i))
         if layer.activation is not None:
             x = graph.node({"relu": "Relu", "sigmoid": "Sigmoid"}[layer.activation], [x],

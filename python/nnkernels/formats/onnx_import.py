@@ -217,7 +217,7 @@ class _Builder:
         elif op == "Cast":
             self._cast(label, attrs)
         elif op == "Dropout":
-            self._dropout(label, node, attrs)
+            self._dropout(label, node)
         elif op in _RESHAPES:
             self._reshape(label, op, node, attrs)
         self.shapes[out] = list(self.shape)
@@ -302,13 +302,11 @@ class _Builder:
             self.fail(label, f"Cast to {type_name(to)} inside a {self.dtype} network "
                              "changes the computation; not supported")
 
-    def _dropout(self, label, node, attrs):
+    def _dropout(self, label, node):
         if len(node.input) > 2 and node.input[2]:
             mode = self.graph.constant(node.input[2], f"{label} training_mode")
             if mode.size != 1 or bool(mode.reshape(-1)[0]):
                 self.fail(label, "Dropout in training mode")
-        if attrs.get("is_test", 1) == 0 and self.graph.opset < 7:
-            self.fail(label, "Dropout in training mode")
 
     def _reshape(self, label, op, node, attrs):
         features = self.shape[1:]
