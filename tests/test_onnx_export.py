@@ -97,17 +97,14 @@ def test_export_is_deterministic_and_atomic(tmp_path, monkeypatch):
     nnkernels.onnx.export(model, b)
     assert a.read_bytes() == b.read_bytes()
     from nnkernels.formats import onnx_export
-
-    def fail(*args, **kwargs):
-        raise OSError("disk full")
-    monkeypatch.setattr(onnx_export, "atomic_output", _failing_output(a))
+    monkeypatch.setattr(onnx_export, "atomic_output", _failing_output())
     with pytest.raises(OSError, match="disk full"):
         nnkernels.onnx.export(nnkernels.models.mnist_classifier(seed=0), a)
     assert a.read_bytes() == b.read_bytes()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a.onnx", "b.onnx"]
 
 
-def _failing_output(dest):
+def _failing_output():
     """atomic_output that fails halfway through writing."""
     import contextlib
     from nnkernels._io import atomic_output
