@@ -178,9 +178,9 @@ def _iris():
 
 
 def test_iris_network(tmp_path):
-    from nnkernels.linear_model import MLPClassifier
+    from nnkernels.workshop.iris import IrisNetwork
     (x, y), (x_test, y_test), classes = _iris()
-    est = MLPClassifier(seed=0).fit(x, y)
+    est = IrisNetwork(seed=0).fit(x, y)
     path = nnkernels.onnx.export(est, tmp_path / "iris.onnx")
     _check(path)
     for batch in (x_test[:1], x_test[:7], x_test):

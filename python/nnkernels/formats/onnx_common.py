@@ -13,6 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from nnkernels import ModelFileError
+from nnkernels._extras import require
 
 #: A .onnx file larger than this is refused before it is read (protobuf's own 2 GiB
 #: limit); together with its external data a model may hold at most MAX_TOTAL_BYTES.
@@ -34,16 +35,6 @@ TYPE_NAMES = {1: "FLOAT", 2: "UINT8", 3: "INT8", 6: "INT32", 7: "INT64", 9: "BOO
 class OnnxFileError(ModelFileError):
     """An ONNX file that cannot be read, or a graph that is not an MLP nnkernels can
     represent exactly (the message names the file and the operator or tensor)."""
-
-
-def require_onnx():
-    """The onnx module, or an ImportError naming the extra to install."""
-    try:
-        import onnx
-    except ImportError as exc:
-        raise ImportError('ONNX export and import need the onnx package; install it with '
-                          'pip install "nnkernels[onnx]"') from exc
-    return onnx
 
 
 def attributes(node):
@@ -151,7 +142,7 @@ class TensorReader:
 def read_model(path, max_bytes=MAX_TOTAL_BYTES):
     """Parse the ModelProto in `path` (external data not loaded); OnnxFileError on
     anything that is not a readable ONNX protobuf of at most `max_bytes`."""
-    onnx = require_onnx()
+    onnx = require("onnx", extra="onnx", feature="nnkernels.onnx.load")
     path = Path(path)
     try:
         with open(path, "rb") as f:

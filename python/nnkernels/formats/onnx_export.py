@@ -8,8 +8,8 @@ dimension, and computes what the model's ``predict`` computes:
   ``<i>.weight`` and ``<i>.bias``, ``transB=1``), ``Relu`` or ``Sigmoid`` after it; then
   ``Softmax`` for a softmax cross-entropy model (output ``probabilities``), ``Sigmoid``
   for a binary cross-entropy one (``probabilities``), nothing otherwise (``output``).
-- The scikit-learn estimators of :mod:`nnkernels.neural_network` and
-  :mod:`nnkernels.linear_model` (the iris network among them): the same graph of
+- The scikit-learn estimators of :mod:`nnkernels.neural_network` (the workshop's iris
+  network, :class:`nnkernels.workshop.iris.IrisNetwork`, among them): the same graph of
   their network; classifiers add ``label`` (``classes_[argmax]``).
 - :class:`~nnkernels.linear_model.LinearRegression`: ``predictions`` (batch, 1) =
   ``Gemm(input, coef_, intercept_)``. :class:`~nnkernels.linear_model.LogisticRegression`:
@@ -24,8 +24,8 @@ import json
 
 import numpy as np
 
+from nnkernels._extras import require
 from nnkernels._io import atomic_output
-from nnkernels.formats.onnx_common import require_onnx
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 13  # Softmax over one axis; ReduceSum with axes as an input
@@ -143,10 +143,11 @@ def _build(onnx, model):
         return graph, model.in_features, model.get_config()
     try:
         from sklearn.utils.validation import check_is_fitted
-        from nnkernels import linear_model, neural_network
+        from nnkernels import linear_model
+        from nnkernels.neural_network._base import _BaseMLP
     except ImportError:
-        linear_model = neural_network = None
-    if neural_network is not None and isinstance(model, neural_network._BaseMLP):
+        linear_model = _BaseMLP = None
+    if _BaseMLP is not None and isinstance(model, _BaseMLP):
         check_is_fitted(model, "coefs_")
         network = model.model_
         graph = _Graph(onnx, network.dtype)
@@ -176,7 +177,7 @@ def to_proto(model, opset=DEFAULT_OPSET):
     """The checked onnx.ModelProto of `model` (see the module notes)."""
     from nnkernels import __version__
     from nnkernels._checks import positive_int
-    onnx = require_onnx()
+    onnx = require("onnx", extra="onnx", feature="nnkernels.onnx.export")
     newest = onnx.defs.onnx_opset_version()
     opset = positive_int("export", "opset", opset)
     if not MIN_OPSET <= opset <= newest:
