@@ -366,3 +366,9 @@ def test_fuzz_onnx_import(name, tmp_path):
             if failure:
                 failures.append(failure)
     assert not failures, "\n".join(failures[:10])
+
+
+def test_node_without_its_inputs(tmp_path):
+    nodes = [helper.make_node("MatMul", ["x"], ["y"], name="mm")]
+    with pytest.raises(OnnxFileError, match=r"node mm \(MatMul\) lacks a required input"):
+        _load(tmp_path, _model(nodes, _inits()))

@@ -48,6 +48,20 @@ def attributes(node):
     return values
 
 
+#: Inputs that the operators the importer reads require.
+_REQUIRED_INPUTS = {"Gemm": 2, "MatMul": 2, "Add": 2, "Reshape": 2, "Gather": 2,
+                    **dict.fromkeys(("Relu", "Sigmoid", "Softmax", "LogSoftmax", "Identity",
+                                     "Dropout", "Cast", "Flatten", "Transpose", "Shape",
+                                     "Unsqueeze", "Squeeze", "Concat"), 1)}
+
+
+def has_required_inputs(node):
+    """Whether the node names every input its operator requires (for the operators
+    the importer reads; the others are refused or ignored later)."""
+    count = _REQUIRED_INPUTS.get(node.op_type, 0)
+    return len(node.input) >= count and all(node.input[:count])
+
+
 def type_name(elem_type):
     return TYPE_NAMES.get(elem_type, f"type {elem_type}")
 

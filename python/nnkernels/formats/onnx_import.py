@@ -24,8 +24,8 @@ outputs give a model compiled with the MSE loss whose ``predict`` is the ONNX ou
 import numpy as np
 
 from nnkernels.formats.onnx_common import (MAX_NODES, MAX_TOTAL_BYTES, OnnxFileError,
-                                           TensorReader, attributes, read_model,
-                                           type_name)
+                                           TensorReader, attributes, has_required_inputs,
+                                           read_model, type_name)
 from nnkernels.formats.onnx_shapes import ShapeEvaluator
 
 MIN_OPSET = 9
@@ -72,6 +72,8 @@ class _Graph:
 
     def _add_node(self, i, node):
         label = node_label(i, node)
+        if not has_required_inputs(node):
+            self.fail(f"{label} lacks a required input")
         for name in node.input:
             if name and name not in self.kind:
                 self.fail(f"{label} reads {name!r}, which no earlier node, initializer or "

@@ -88,7 +88,8 @@ class ShapeEvaluator:
                 return data, 0
             self.fail(label, f"{where}: only scalar <-> 1-element vector is supported")
         if op == "Concat":
-            if any(rank != 1 for _, rank in args) or attrs.get("axis") not in (0, -1):
+            if None in args or any(rank != 1 for _, rank in args) \
+                    or attrs.get("axis") not in (0, -1):
                 self.fail(label, f"{where}: only joining vectors is supported")
             return [v for values, _ in args for v in values], 1
         self.fail(label, f"operator {op} ({where}) in its shape computation is not "
