@@ -372,3 +372,11 @@ def test_node_without_its_inputs(tmp_path):
     nodes = [helper.make_node("MatMul", ["x"], ["y"], name="mm")]
     with pytest.raises(OnnxFileError, match=r"node mm \(MatMul\) lacks a required input"):
         _load(tmp_path, _model(nodes, _inits()))
+
+
+def test_gemm_with_beta_zero_ignores_c(tmp_path):
+    node = helper.make_node("Gemm", ["x", "W", "B"], ["y"], name="gemm", beta=0.0)
+    path = _save(tmp_path, _model([node], _inits(b=np.full(3, np.inf, np.float32))))
+    model = nnkernels.onnx.load(path)
+    x = np.ones((2, 4), np.float32)
+    np.testing.assert_allclose(model.predict(x), run_onnxruntime(path, x)["y"], rtol=1e-6)

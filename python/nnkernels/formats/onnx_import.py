@@ -196,7 +196,7 @@ class _Builder:
         self.layers = []  # [weight (in, out), bias (out,) or None, activation]
         self.output = None  # "softmax", "log_softmax" or None
         self.shapes = {graph.input.name: list(shape)}
-        self.last = None  # what the previous node did: "linear", "activation", ...
+        self.last = None  # the last operator other than Identity, Dropout and Cast
 
     def fail(self, label, message):
         self.graph.fail(f"{label}: {message}")
@@ -263,9 +263,9 @@ class _Builder:
         n_in = self._features(label, op)
         w = self._weight(label, inputs[1], "weight")
         if op == "Gemm":
-            for key, allowed in (("transA", 0), ("alpha", 1.0), ("transB", (0, 1))):
-                value = attrs.get(key, allowed if key != "transB" else 0)
-                if value not in (allowed if key == "transB" else (allowed,)):
+            for key, allowed in (("transA", (0,)), ("alpha", (1.0,)), ("transB", (0, 1))):
+                value = attrs.get(key, allowed[0])
+                if value not in allowed:
                     self.fail(label, f"Gemm with {key}={value} is not supported")
             if attrs.get("transB") == 1:
                 w = w.T if w.ndim == 2 else w
@@ -277,7 +277,8 @@ class _Builder:
             beta = attrs.get("beta", 1.0)
             if not isinstance(beta, float):
                 self.fail(label, f"Gemm beta {beta!r}")
-            bias = self._bias(label, inputs[2], w.shape[1], beta)
+            # beta = 0: C is not read (onnxruntime skips it; 0 * inf would be nan)
+            bias = self._bias(label, inputs[2], w.shape[1], beta) if beta != 0 else None
         self.layers.append([w, bias, None])
         self.shape = ["N", w.shape[1]]
 
