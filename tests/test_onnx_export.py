@@ -229,3 +229,12 @@ def test_custom_loss_is_refused(tmp_path):
     with pytest.raises(ValueError, match="the loss Clipped has no ONNX form"):
         nnkernels.onnx.export(model, tmp_path / "m.onnx")
     assert not (tmp_path / "m.onnx").exists()
+
+
+def test_nnkernels_onnx_imports_onnx_only_when_called():
+    import subprocess
+    code = ("import sys, nnkernels, nnkernels.onnx; "
+            "print(sorted(m for m in ('onnx', 'onnxruntime') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
