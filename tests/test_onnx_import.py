@@ -9,6 +9,7 @@ import sys
 
 import numpy as np
 import pytest
+from hypothesis import given, strategies as st
 
 from onnx_support import FIXTURES, require, run_onnxruntime
 
@@ -270,6 +271,71 @@ def test_old_opset_is_refused(tmp_path):
         _load(tmp_path, _model(_dense_nodes(), _inits(), opset=8))
 
 
+# -- random MLPs in every exporter's style, against onnxruntime --------------------------
+
+STYLES = ("gemm", "gemm_transposed", "matmul_add", "transpose_matmul_add", "matmul",
+          "constant_nodes")
+
+
+@given(sizes=st.lists(st.integers(1, 12), min_size=2, max_size=5),
+       styles=st.lists(st.sampled_from(STYLES), min_size=4, max_size=4),
+       activations=st.lists(st.sampled_from([None, "Relu", "Sigmoid"]), min_size=4,
+                            max_size=4),
+       head=st.sampled_from([None, "Softmax", "LogSoftmax"]),
+       dtype=st.sampled_from([np.float32, np.float64]), seed=st.integers(0, 2**16))
+def test_random_mlp_graphs(tmp_path_factory, sizes, styles, activations, head, dtype, seed):
+    rng = np.random.default_rng(seed)
+    nodes, inits, x = [], [], "x"
+    weights = []
+    for i, (n_in, n_out) in enumerate(zip(sizes, sizes[1:])):
+        w = rng.normal(size=(n_in, n_out)).astype(dtype)
+        b = rng.normal(size=n_out).astype(dtype)
+        style = styles[i]
+        weights.append((w, b if style != "matmul" else np.zeros_like(b)))
+        if style == "constant_nodes":
+            nodes += [helper.make_node("Constant", [], [name], value=numpy_helper.from_array(v))
+                      for name, v in ((f"w{i}", w), (f"b{i}", b))]
+        elif style in ("gemm_transposed", "transpose_matmul_add"):
+            inits += [numpy_helper.from_array(np.ascontiguousarray(w.T), f"w{i}"),
+                      numpy_helper.from_array(b, f"b{i}")]
+        else:
+            inits += [numpy_helper.from_array(w, f"w{i}"), numpy_helper.from_array(b, f"b{i}")]
+        if style in ("gemm", "gemm_transposed"):
+            nodes.append(helper.make_node("Gemm", [x, f"w{i}", f"b{i}"], [f"z{i}"],
+                                          transB=int(style == "gemm_transposed")))
+        else:
+            w_name = f"w{i}"
+            if style == "transpose_matmul_add":
+                nodes.append(helper.make_node("Transpose", [w_name], [f"t{i}"], perm=[1, 0]))
+                w_name = f"t{i}"
+            mm = f"z{i}" if style == "matmul" else f"m{i}"
+            nodes.append(helper.make_node("MatMul", [x, w_name], [mm]))
+            if style != "matmul":
+                nodes.append(helper.make_node("Add", [mm, f"b{i}"], [f"z{i}"]))
+        x = f"z{i}"
+        if activations[i]:
+            nodes.append(helper.make_node(activations[i], [x], [f"a{i}"]))
+            x = f"a{i}"
+    if head:
+        nodes.append(helper.make_node(head, [x], ["head"], axis=-1))
+        x = "head"
+    nodes.append(helper.make_node("Identity", [x], ["y"]))
+    elem = TensorProto.FLOAT if dtype == np.float32 else TensorProto.DOUBLE
+    path = _save(tmp_path_factory.mktemp("random"),
+                 _model(nodes, inits, in_shape=("N", sizes[0]), elem=elem))
+    model = nnkernels.onnx.load(path)
+    for layer, (w, b), act in zip(model.layers, weights, activations):
+        assert np.array_equal(layer.weight.data, w) and np.array_equal(layer.bias.data, b)
+        assert layer.activation == {None: None, "Relu": "relu", "Sigmoid": "sigmoid"}[act]
+    inputs = rng.normal(size=(5, sizes[0])).astype(dtype)
+    expected = run_onnxruntime(path, inputs)["y"]
+    got = model.predict(inputs)
+    if head == "LogSoftmax":
+        expected = np.exp(expected)
+    tol = dict(rtol=1e-4, atol=1e-5) if dtype == np.float32 else dict(rtol=1e-10, atol=1e-12)
+    np.testing.assert_allclose(got, expected, **tol)
+
+
 # -- sizes and external data ----------------------------------------------------------------
 
 def test_declared_shape_larger_than_the_data(tmp_path):
@@ -352,11 +418,14 @@ def test_missing_onnx_names_the_extra(tmp_path, monkeypatch):
         nnkernels.onnx.load(FIXTURES / "torch_script.onnx")
 
 
-@pytest.mark.parametrize("name", ["torch_script.onnx", "keras.onnx", "skl2onnx_mlp.onnx"])
+@pytest.mark.parametrize("name", ["torch_script.onnx", "keras.onnx", "skl2onnx_mlp.onnx",
+                                  "torch_dynamo_external.onnx"])
 def test_fuzz_onnx_import(name, tmp_path):
     """Mutated files load or raise OnnxFileError: nothing else, bounded in memory."""
     data = (FIXTURES / name).read_bytes()
     target = tmp_path / name
+    if (FIXTURES / f"{name}.data").is_file():  # mutated references to the external data
+        shutil.copy(FIXTURES / f"{name}.data", tmp_path / f"{name}.data")
     failures = []
     with fuzzing.memory_cap():
         for case, mutated in fuzzing.mutations(data, seed=len(name), header_len=64):
