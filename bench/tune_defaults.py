@@ -1,6 +1,7 @@
 """Choose the classifier's default training settings on the validation split only.
 
     NNKERNELS_DATA=/path/to/data python bench/tune_defaults.py [--seeds 0,1]
+        [--epochs 10,20] [--lr 5e-4,1e-3,2e-3] [--weight-decay 0,1e-4,5e-4]
 
 Trains :func:`nnkernels.models.train_mnist` ("classifier") for every setting of the
 grid below and each seed, and ranks the settings by mean validation accuracy (the last
@@ -21,19 +22,24 @@ from nnkernels.datasets import load_mnist
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import cpu_description  # noqa: E402
 
-GRID = {"epochs": (10, 20), "lr": (5e-4, 1e-3, 2e-3), "weight_decay": (0.0, 1e-4, 5e-4)}
+GRID = {"epochs": "10,20", "lr": "5e-4,1e-3,2e-3", "weight_decay": "0,1e-4,5e-4"}
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--seeds", default="0,1")
+    for name, default in GRID.items():
+        parser.add_argument("--" + name.replace("_", "-"), default=default,
+                            help="comma-separated values (default: %(default)s)")
     args = parser.parse_args()
     seeds = [int(s) for s in args.seeds.split(",")]
+    grid = {name: [(int if name == "epochs" else float)(v)
+                   for v in getattr(args, name).split(",")] for name in GRID}
     (x, y), _ = load_mnist()
     stand_in_test = (x[-100:], y[-100:])  # validation images: the test set stays unread
     rows = []
-    for values in itertools.product(*GRID.values()):
-        settings = dict(zip(GRID, values))
+    for values in itertools.product(*grid.values()):
+        settings = dict(zip(grid, values))
         accuracies = []
         for seed in seeds:
             _, _, results = models.train_mnist("classifier", arrays=((x, y), stand_in_test),

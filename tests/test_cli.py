@@ -90,8 +90,9 @@ def test_train_classifier_writes_everything(classifier_run):
     assert [int(r["epoch"]) for r in rows] == [1, 2]
     assert {"loss", "accuracy", "val_loss", "val_accuracy", "lr"} <= set(rows[0])
     # cosine schedule: the last epoch runs at lr / 100
-    assert float(rows[0]["lr"]) == pytest.approx(1e-3)
-    assert float(rows[1]["lr"]) == pytest.approx(1e-5)
+    lr = cli.TRAIN_DEFAULTS["classifier"]["lr"]
+    assert float(rows[0]["lr"]) == pytest.approx(lr)
+    assert float(rows[1]["lr"]) == pytest.approx(lr / 100)
 
     model = nnkernels.load(out_dir / "model.nnk")
     meta = model.metadata
