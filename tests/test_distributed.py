@@ -1,0 +1,108 @@
+"""Data-parallel training from a normal pytest run: the MPI-less errors, one rank, and
+launches of mpiexec (the two-rank suite in tests/distributed, a failing rank)."""
+import os
+import shutil
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from nnkernels import distributed
+from nnkernels.models import mnist_classifier
+
+ROOT = Path(__file__).resolve().parents[1]
+EXTRA = 'pip install "nnkernels[mpi]"'
+
+
+def need_mpi():
+    """The mpiexec beside this Python (the mpich wheel's), or another on PATH; skips
+    (fails under CI=true) when mpi4py or mpiexec is missing."""
+    found = shutil.which("mpiexec", path=str(Path(sys.executable).parent)) or \
+        shutil.which("mpiexec")
+    try:
+        import mpi4py  # noqa: F401
+    except ImportError:
+        found = None
+    if found is None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI=true: mpi4py and mpiexec are required: {EXTRA}")
+        pytest.skip(f"needs mpi4py and mpiexec: {EXTRA}")
+    return found
+
+
+def run_mpi(args, timeout, n=2):
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+    return subprocess.run([need_mpi(), "-n", str(n), sys.executable, *args], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=timeout)
+
+
+def test_missing_mpi4py_names_the_extra(monkeypatch):
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    with pytest.raises(distributed.DistributedError, match=r"nnkernels\[mpi\]"):
+        distributed.communicator(True)
+    model = mnist_classifier(seed=0)
+    with pytest.raises(distributed.DistributedError, match=r"nnkernels\[mpi\]"):
+        model.fit(np.zeros((4, 784)), np.zeros(4, int), distributed=True, verbose=0)
+
+
+def test_distributed_must_be_a_communicator():
+    with pytest.raises(TypeError, match="'distributed' must be True, False"):
+        distributed.communicator("yes")
+
+
+def test_two_ranks_pass_the_distributed_suite():
+    result = run_mpi(["-m", "mpi4py", "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                      "tests/distributed"], timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert result.stdout.count(" passed") == 2 and "skipped" not in result.stdout
+
+
+def test_one_rank_is_a_plain_fit():
+    # With one process (no mpiexec), distributed=True trains exactly as fit does.
+    result = run_mpi(["-c", textwrap.dedent("""
+        import numpy as np
+        from nnkernels.models import mnist_classifier
+        rng = np.random.default_rng(0)
+        x, y = rng.random((350, 784)), rng.integers(0, 10, 350)
+        a, b = mnist_classifier(seed=1), mnist_classifier(seed=1)
+        ha = a.fit(x, y, epochs=2, batch_size=64, seed=2, verbose=0)
+        hb = b.fit(x, y, epochs=2, batch_size=64, seed=2, verbose=0, distributed=True)
+        assert all(np.array_equal(p.data, q.data)
+                   for p, q in zip(a.parameters(), b.parameters()))
+        # the logged loss passes through the float32 reduced buffer
+        np.testing.assert_allclose(ha.history["loss"], hb.history["loss"], rtol=1e-6)
+        print("same")
+        """)], timeout=120, n=1)
+    assert result.returncode == 0 and "same" in result.stdout, result.stderr[-3000:]
+
+
+def test_an_exception_on_one_rank_ends_the_job(tmp_path):
+    script = tmp_path / "fails.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        from mpi4py import MPI
+        from nnkernels.callbacks import Callback
+        from nnkernels.models import mnist_classifier
+
+        class FailOnRank1(Callback):
+            def on_batch_end(self, batch, logs):
+                if batch == 3 and MPI.COMM_WORLD.rank == 1:
+                    raise OSError("disk full (a test's fault)")
+
+        rng = np.random.default_rng(0)
+        x, y = rng.random((2000, 784)), rng.integers(0, 10, 2000)
+        mnist_classifier(seed=0).fit(x, y, epochs=50, batch_size=100, verbose=0,
+                                     distributed=True, callbacks=[FailOnRank1()])
+        print("finished")
+        """))
+    start = time.monotonic()
+    result = run_mpi([str(script)], timeout=120)
+    assert time.monotonic() - start < 60
+    assert result.returncode != 0
+    assert "finished" not in result.stdout
+    assert "rank 1 of 2 failed: OSError: disk full" in result.stderr, result.stderr
