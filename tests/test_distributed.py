@@ -10,7 +10,9 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from conftest import DATA_ROOT
 
+import nnkernels
 from nnkernels import distributed
 from nnkernels.models import mnist_classifier
 
@@ -106,3 +108,29 @@ def test_an_exception_on_one_rank_ends_the_job(tmp_path):
     assert result.returncode != 0
     assert "finished" not in result.stdout
     assert "rank 1 of 2 failed: OSError: disk full" in result.stderr, result.stderr
+
+
+def test_train_distributed_without_mpi4py_names_the_extra(monkeypatch, capsys):
+    from nnkernels.cli import main
+    monkeypatch.setitem(sys.modules, "mpi4py", None)
+    assert main(["train", "classifier", "--distributed", "--epochs", "1"]) == 1
+    assert 'pip install "nnkernels[mpi]"' in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("kind", ["classifier", "autoencoder"])
+def test_mpiexec_nnkernels_train_distributed(tmp_path, kind):
+    if not (DATA_ROOT / "mnist").is_dir():
+        pytest.skip("needs MNIST under NNKERNELS_DATA")
+    common = ["-m", "nnkernels", "train", kind, "--limit", "2200", "--epochs", "1",
+              "--seed", "3", "--data", str(DATA_ROOT / "mnist")]
+    two = run_mpi([*common, "--distributed", "--output", str(tmp_path / "two")],
+                  timeout=300)
+    assert two.returncode == 0, two.stderr[-3000:]
+    assert "1 thread(s) x 2 ranks" in two.stderr and two.stdout.count("wrote ") == 1
+    one = run_mpi([*common, "--threads", "1", "--output", str(tmp_path / "one")],
+                  timeout=300, n=1)
+    assert one.returncode == 0, one.stderr[-3000:]
+    a, b = nnkernels.load(tmp_path / "two" / "model.nnk"), \
+        nnkernels.load(tmp_path / "one" / "model.nnk")
+    for p, q in zip(a.parameters(), b.parameters()):
+        assert np.linalg.norm(p.data - q.data) <= 1e-5 * np.linalg.norm(q.data), p.name

@@ -106,6 +106,15 @@ class Communicator:
         a = data.array.astype(np.float64)
         return self.comm.allgather((float(a.sum()), float(a @ a)))
 
+    def threads_per_rank(self):
+        """This machine's cores shared among the ranks running on it (at least 1)."""
+        from nnkernels._threads import _default_num_threads
+        local = self.comm.Split_type(self.MPI.COMM_TYPE_SHARED)
+        try:
+            return max(1, _default_num_threads() // local.Get_size())
+        finally:
+            local.Free()
+
     def shard(self, lo, hi):
         """This rank's contiguous part [a, b) of the global batch rows [lo, hi)."""
         m = hi - lo

@@ -107,7 +107,7 @@ def validation_split(n, size=VALIDATION_SIZE):
 
 def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
                 seed=None, dtype="float32", limit=None, validation_size=VALIDATION_SIZE,
-                callbacks=(), verbose=1, **overrides):
+                callbacks=(), verbose=1, distributed=False, **overrides):
     """Train the talk's classifier or autoencoder with the recommended settings.
 
     The last ``validation_split(n)`` training images (5,000 of MNIST's 60,000) are
@@ -123,6 +123,8 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     dtype : "float32" or "float64"
     limit : int, optional: train on the first `limit` training images only
     callbacks : more Callbacks for fit
+    distributed : as for Sequential.fit (True: data-parallel over the MPI ranks; the
+        seed is rank 0's, and every rank ends with the same model)
     **overrides : epochs, batch_size, lr, lr_schedule, optimizer, weight_decay
         (defaults: TRAIN_DEFAULTS[kind])
 
@@ -144,6 +146,10 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
                         f"{sorted(TRAIN_DEFAULTS[kind])}")
     settings = {**TRAIN_DEFAULTS[kind], **overrides}
     seed = seed if seed is not None else secrets.randbelow(2 ** 31)
+    if distributed:
+        from nnkernels.distributed import communicator
+        distributed = communicator(distributed)
+        seed = distributed.agree_seed(seed)
     loader = {"mnist": datasets.load_mnist,
               "fashion-mnist": datasets.load_fashion_mnist}.get(dataset)
     if loader is None:
@@ -165,6 +171,7 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     history = model.fit(
         x_train, y_train if classifier else x_train, epochs=settings["epochs"],
         batch_size=settings["batch_size"], seed=seed, verbose=verbose,
+        distributed=distributed,
         validation_data=((x_val, y_val if classifier else x_val) if n_val else None),
         callbacks=[*([scheduler] if scheduler else []), *callbacks])
     train_seconds = time.perf_counter() - started

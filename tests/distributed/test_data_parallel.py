@@ -1,4 +1,14 @@
-"""Data-parallel fit on 2 ranks against one process on the same sample order."""
+"""Data-parallel fit on 2 ranks against one process on the same sample order.
+
+Run on two MPI ranks:
+
+    mpiexec -n 2 python -m mpi4py -m pytest tests/distributed
+
+(tests/test_distributed.py launches exactly that from a normal pytest run). Under plain
+pytest, in one process, these tests skip without initialising MPI. Each rank uses one
+thread: the ranks share the machine's cores. (No conftest.py here: a second module
+named conftest would shadow tests/conftest.py for `from conftest import ...`.)
+"""
 import os
 
 import numpy as np
@@ -10,6 +20,27 @@ from nnkernels.callbacks import Callback, CSVLogger
 from nnkernels.layers import Dense
 from nnkernels.model import Sequential
 from nnkernels.models import mnist_autoencoder, mnist_classifier
+
+# The rank count as the launcher tells it (MPICH's Hydra, or Open MPI).
+LAUNCHED_RANKS = int(os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE")
+                     or 1)
+pytestmark = pytest.mark.skipif(
+    LAUNCHED_RANKS < 2, reason="runs on 2 ranks: mpiexec -n 2 python -m mpi4py -m pytest "
+                               "tests/distributed (tests/test_distributed.py launches it)")
+
+
+@pytest.fixture(scope="module", autouse=True)
+def one_thread_per_rank():
+    previous = nnkernels.set_num_threads(1)
+    yield
+    nnkernels.set_num_threads(previous)
+
+
+@pytest.fixture
+def comm():
+    from mpi4py import MPI
+    assert MPI.COMM_WORLD.Get_size() == 2
+    return MPI.COMM_WORLD
 
 
 def data(n, kind, seed=0):

@@ -77,24 +77,44 @@ def _add_model_parser(sub, model):
                         "(default: all 60000); the test set is always complete")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no progress or per-epoch lines; print only the results")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training on the ranks of 'mpiexec -n N nnkernels "
+                        "train ...' (needs nnkernels[mpi]): --batch-size stays the global "
+                        "batch, shared among the ranks; rank 0 writes the output; "
+                        "--threads defaults to the cores / ranks on each machine; see "
+                        "docs/distributed.md")
     p.set_defaults(func=run, model=model)
 
 
 
 def run(args):
-    with threads(args.threads):
-        return _train(args)
+    comm = None
+    if args.distributed:
+        from nnkernels.distributed import DistributedError, communicator
+        try:
+            comm = communicator(True)
+        except DistributedError as error:
+            raise CLIError(str(error)) from None
+    with threads(args.threads or (comm.threads_per_rank() if comm else None)):
+        if comm is None:
+            return _train(args, None)
+        with comm.abort_on_error():  # a failing rank must not leave the others waiting
+            return _train(args, comm)
 
 
-def _train(args):
+def _train(args, comm):
     import nnkernels
     from nnkernels import callbacks, metrics, models, plots
     from nnkernels.datasets import DATASETS
 
-    model_name, say = args.model, (lambda *a: None) if args.quiet else err
+    root = comm is None or comm.is_root  # with MPI, rank 0 alone prints and writes
+    model_name = args.model
+    say = err if root and not args.quiet else (lambda *a: None)
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
+    if comm is not None:
+        seed = comm.agree_seed(seed)
     started = time.perf_counter()
-    data = load_data(args.dataset, args.data, args.download, quiet=args.quiet)
+    data = load_data(args.dataset, args.data, args.download, quiet=args.quiet or not root)
     (x_test, y_test) = data[1]
     classifier = model_name == "classifier"
 
@@ -104,7 +124,8 @@ def _train(args):
         raise CLIError(f"--output {out} exists and is not a folder")
     created = not out.exists()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        if root:
+            out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CLIError(f"cannot create the output folder {out}: "
                        f"{error.strerror or error}") from None
@@ -116,12 +137,13 @@ def _train(args):
     say(f"Training the {model_name} on {title}: {n - n_val} images ({n_val} more held out "
         f"for validation), {args.epochs} epoch(s) of batch {args.batch_size}, "
         f"{args.optimizer} lr {args.lr:g} ({schedule_text}), {args.dtype}, seed {seed}, "
-        f"{nnkernels.get_num_threads()} thread(s) -> {out}/")
+        f"{nnkernels.get_num_threads()} thread(s)"
+        f"{f' x {comm.size} ranks' if comm is not None else ''} -> {out}/")
     try:
         model, history, results = models.train_mnist(
             model_name, dataset=args.dataset, arrays=data, seed=seed, dtype=args.dtype,
             limit=args.limit, callbacks=[callbacks.CSVLogger(out / "history.csv")],
-            verbose=0 if args.quiet else 1, epochs=args.epochs,
+            verbose=0 if args.quiet else 1, distributed=comm, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
             optimizer=args.optimizer, weight_decay=args.weight_decay)
     except nnkernels.NonFiniteLossError as error:
@@ -130,6 +152,8 @@ def _train(args):
         raise CLIError(f"training diverged: {error}") from None
     wall = time.perf_counter() - started
     epochs_done, interrupted = results["epochs_completed"], results["interrupted"]
+    if not root:
+        return EXIT_INTERRUPTED if interrupted else EXIT_OK
     train_seconds = results["train_seconds"]
     test = ({"loss": results["test_loss"], "accuracy": results["test_accuracy"]}
             if classifier else {"loss": results["test_mse"]})
