@@ -132,7 +132,8 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     -------
     (model, history, results): results holds test_loss and test_accuracy (classifier)
     or test_mse, the validation figures of the last epoch, the settings, the seed,
-    the sample counts and the training time; model.metadata holds the same.
+    the sample counts and the training time; model.metadata holds the same and the
+    history, without the timings.
     """
     import secrets
     import time
@@ -186,6 +187,14 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
             results[key] = history.history[key][-1]
     results.update({"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
                    if classifier else {"test_mse": test["loss"]})
-    model.metadata = {**results, "history": {key: [float(v) for v in values]
-                                             for key, values in history.history.items()}}
+    # The model file holds no timings: the same data, seed and thread count give the
+    # same bytes.
+    model.metadata = {**{k: v for k, v in results.items() if k != "train_seconds"},
+                      "history": {key: [float(v) for v in values]
+                                  for key, values in history.history.items()
+                                  if key not in TIMING_LOGS}}
     return model, history, results
+
+
+#: What fit logs that depends on the machine's speed, left out of model files.
+TIMING_LOGS = ("samples_per_second", "seconds")

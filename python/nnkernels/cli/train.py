@@ -1,7 +1,6 @@
 """``nnkernels train classifier|autoencoder``: train the talk's models on MNIST (through
 :func:`nnkernels.models.train_mnist`), evaluate once on the test set, write the model, the
 history and the pictures. The workshop's tasks hang under ``train`` too (cli/workshop.py)."""
-import datetime
 import secrets
 import sys
 import time
@@ -157,14 +156,14 @@ def _train(args, comm):
     train_seconds = results["train_seconds"]
     test = ({"loss": results["test_loss"], "accuracy": results["test_accuracy"]}
             if classifier else {"loss": results["test_mse"]})
-    model.metadata.update(threads=nnkernels.get_num_threads(), wall_time_seconds=wall,
-                          created=datetime.datetime.now(datetime.timezone.utc).isoformat(
-                              timespec="seconds"))
+    ranks = comm.size if comm is not None else 1
+    model.metadata.update(threads=nnkernels.get_num_threads(), ranks=ranks)
 
     written = []
     model_path = out / "model.nnk"
     nnkernels.save(model, model_path)
     written.append(model_path)
+    written.append(write_metrics(out / "metrics.json", results, history, ranks))
     if epochs_done:
         written.append(out / "history.csv")
     hist = history.history
@@ -212,6 +211,47 @@ def _train(args, comm):
     sys.stdout.flush()
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
+
+
+def metrics_record(results, history, ranks):
+    """What metrics.json holds: the final train, validation and test figures, the
+    settings, the seed, the sample counts and the versions; no timings, so that the
+    same inputs, seed and thread count give the same bytes."""
+    import platform
+
+    import nnkernels
+    import numpy
+    hist = history.history
+    classifier = results["model"] == "classifier"
+    keys = ("loss", "accuracy") if classifier else ("loss",)
+    settings = ("epochs", "batch_size", "lr", "lr_schedule", "optimizer", "weight_decay",
+                "dtype", "limit")
+    return {
+        "model": results["model"], "dataset": results["dataset"], "seed": results["seed"],
+        "settings": {**{k: results[k] for k in settings},
+                     "threads": nnkernels.get_num_threads(), "ranks": ranks},
+        "train": {k: hist[k][-1] for k in keys if hist.get(k)},
+        "validation": {k: hist[f"val_{k}"][-1] for k in keys if hist.get(f"val_{k}")},
+        "test": ({"loss": results["test_loss"], "accuracy": results["test_accuracy"]}
+                 if classifier else {"mse": results["test_mse"]}),
+        "samples": {"train": results["train_samples"],
+                    "validation": results["validation_samples"]},
+        "epochs_completed": results["epochs_completed"],
+        "interrupted": results["interrupted"],
+        "versions": {"nnkernels": nnkernels.__version__, "numpy": numpy.__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def write_metrics(path, results, history, ranks):
+    """Write metrics_record(...) as sorted, indented JSON (atomically); returns path."""
+    import json
+
+    from nnkernels._io import atomic_output
+    record = metrics_record(results, history, ranks)
+    with atomic_output(path, text=True) as f:
+        f.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return path
 
 
 def default_output(model, dataset):
