@@ -134,3 +134,21 @@ def test_mpiexec_nnkernels_train_distributed(tmp_path, kind):
         nnkernels.load(tmp_path / "one" / "model.nnk")
     for p, q in zip(a.parameters(), b.parameters()):
         assert np.linalg.norm(p.data - q.data) <= 1e-5 * np.linalg.norm(q.data), p.name
+
+
+def test_the_documented_python_example_runs(tmp_path):
+    """docs/distributed.md's example, as written, on 2 ranks in a fresh folder."""
+    import re
+    if not (DATA_ROOT / "mnist").is_dir():
+        pytest.skip("needs MNIST under NNKERNELS_DATA")
+    doc = (ROOT / "docs" / "distributed.md").read_text()
+    (block,) = re.findall(r"^```python\n(.*?)^```", doc, flags=re.S | re.M)
+    (tmp_path / "train_mpi.py").write_text(block)
+    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    result = subprocess.run([need_mpi(), "-n", "2", sys.executable, "train_mpi.py"],
+                            cwd=tmp_path, env=env, capture_output=True, text=True,
+                            timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert result.stdout.count("test accuracy") == 1
+    assert float(result.stdout.split("test accuracy")[1]) > 0.8
+    assert (tmp_path / "model.nnk").is_file()

@@ -159,3 +159,27 @@ def test_a_plain_stack_of_dense_layers(comm):
     rng = np.random.default_rng(0)
     x, y = rng.standard_normal((97, 20)), rng.standard_normal((97, 3))
     assert_same_run(make, x, y, comm, epochs=3, batch_size=10, seed=4)
+
+
+def test_ctrl_c_on_one_rank_stops_every_rank_after_the_same_step(comm):
+    import signal
+
+    class CtrlCOnRank1(Callback):
+        def __init__(self):
+            self.batches = 0
+
+        def on_batch_end(self, batch, logs):
+            self.batches += 1
+            if batch == 2 and comm.rank == 1:
+                os.kill(os.getpid(), signal.SIGINT)  # fit's handler sets its flag
+
+    x, y = data(1000, "classifier")
+    model = build("classifier", 0)
+    counter = CtrlCOnRank1()
+    history = model.fit(x, y, epochs=3, batch_size=100, seed=0, distributed=comm,
+                        verbose=0, callbacks=[counter])
+    assert history.interrupted and history.epoch == []
+    # rank 1 raised the flag after step 3; the Allreduce of step 4 told rank 0
+    assert comm.allgather(counter.batches) == [4, 4]
+    checksums = distributed.Communicator(comm).parameter_checksums(model)
+    assert checksums[0] == checksums[1]
