@@ -4,12 +4,14 @@ Commands
 --------
 train classifier | train autoencoder
     Train a model on MNIST or Fashion-MNIST, evaluate it on the test set and write
-    ``model.nnk``, ``history.csv`` and PNG pictures into an output folder.
+    ``model.nnk``, ``metrics.json``, ``history.csv`` and PNG pictures into an output
+    folder; ``mpiexec -n N nnkernels train ... --distributed`` trains on N MPI ranks.
 evaluate MODEL
     Test loss and accuracy (classifier) or MSE (autoencoder) of a saved model;
     ``--min-accuracy A`` / ``--max-mse M`` make it a quality gate (exit status 3).
-predict MODEL IMAGE...
-    Classify (or reconstruct) PNG images or IDX image files.
+predict MODEL INPUT...
+    Classify (or reconstruct) PNG or JPEG images, IDX image files, folders of them or
+    ``-`` (stdin); ``--out DIR`` writes one result file per input file.
 export MODEL OUT.onnx
     Write a saved model as an ONNX file (evaluate and predict also take ``.onnx`` models).
 fetch mnist | fashion-mnist | workshop

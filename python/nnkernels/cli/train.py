@@ -35,7 +35,9 @@ def _add_model_parser(sub, model):
     p = sub.add_parser(
         model, help=f"train {what}",
         description=f"Train {what}, evaluate it on the test set and write model.nnk, "
-                    "history.csv and PNG pictures into the output folder. Progress (one "
+                    "metrics.json, history.csv and PNG pictures into the output folder "
+                    "(the same inputs, seed and --threads give the same model.nnk and "
+                    "metrics.json, byte for byte). Progress (one "
                     "line per epoch) goes to stderr; the results and the list of written "
                     "files to stdout. Ctrl-C stops training after the current batch; the "
                     "model is still evaluated and saved (exit status 130).")
