@@ -45,10 +45,11 @@ def run_mpi(args, timeout, n=2):
 
 def test_missing_mpi4py_names_the_extra(monkeypatch):
     monkeypatch.setitem(sys.modules, "mpi4py", None)
-    with pytest.raises(distributed.DistributedError, match=r"nnkernels\[mpi\]"):
+    with pytest.raises(ImportError, match=r"distributed training needs mpi4py; install "
+                                          r"it with pip install \"nnkernels\[mpi\]\""):
         distributed.communicator(True)
     model = mnist_classifier(seed=0)
-    with pytest.raises(distributed.DistributedError, match=r"nnkernels\[mpi\]"):
+    with pytest.raises(ImportError, match=r"nnkernels\[mpi\]"):
         model.fit(np.zeros((4, 784)), np.zeros(4, int), distributed=True, verbose=0)
 
 
@@ -152,3 +153,22 @@ def test_the_documented_python_example_runs(tmp_path):
     assert result.stdout.count("test accuracy") == 1
     assert float(result.stdout.split("test accuracy")[1]) > 0.8
     assert (tmp_path / "model.nnk").is_file()
+
+
+def test_an_mpi_library_that_does_not_load_is_named(monkeypatch):
+    import types
+    fake = types.ModuleType("mpi4py")
+    fake.__path__ = []  # a package whose MPI submodule fails, as with a missing libmpi
+
+    class Failing:
+        def find_spec(self, name, path=None, target=None):
+            if name == "mpi4py.MPI":
+                raise ImportError("libmpi.so.12: cannot open shared object file")
+            return None
+
+    monkeypatch.setitem(sys.modules, "mpi4py", fake)
+    monkeypatch.delitem(sys.modules, "mpi4py.MPI", raising=False)
+    monkeypatch.setattr(sys, "meta_path", [Failing(), *sys.meta_path])
+    with pytest.raises(distributed.DistributedError, match=r"libmpi\.so\.12.*"
+                                                           r"nnkernels\[mpi\]"):
+        distributed.communicator(True)

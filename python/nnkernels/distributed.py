@@ -38,20 +38,20 @@ _SLOTS = 3
 
 
 class DistributedError(RuntimeError):
-    """MPI is missing or misconfigured, or the ranks disagree about the training run."""
+    """The MPI library does not load, or the ranks disagree about the training run."""
 
 
 def _mpi():
-    """mpi4py's MPI module, or a DistributedError naming the extra to install."""
+    """mpi4py's MPI module; ImportError naming the extra when mpi4py is missing,
+    DistributedError when the MPI library behind it does not load."""
+    from nnkernels._extras import require
+    require("mpi4py", extra="mpi", feature="distributed training")
     try:
         from mpi4py import MPI
-    except ImportError as exc:
-        raise DistributedError(f"distributed training needs mpi4py and an MPI library: "
-                               f"{EXTRA}; importing mpi4py failed: {exc}") from exc
-    except RuntimeError as exc:  # mpi4py found, the MPI library not (or not usable)
+    except (ImportError, RuntimeError) as exc:  # mpi4py found, its MPI library not
         raise DistributedError(f"distributed training: the MPI library could not be "
-                               f"initialised ({exc}); {EXTRA} installs one that works") \
-            from exc
+                               f"loaded ({exc}); {EXTRA} installs one that works (the "
+                               f"mpich wheel)") from exc
     return MPI
 
 

@@ -94,7 +94,7 @@ def run(args):
         from nnkernels.distributed import DistributedError, communicator
         try:
             comm = communicator(True)
-        except DistributedError as error:
+        except (ImportError, DistributedError) as error:
             raise CLIError(str(error)) from None
     with threads(args.threads or (comm.threads_per_rank() if comm else None)):
         if comm is None:
