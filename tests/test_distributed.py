@@ -172,3 +172,21 @@ def test_an_mpi_library_that_does_not_load_is_named(monkeypatch):
     with pytest.raises(distributed.DistributedError, match=r"libmpi\.so\.12.*"
                                                            r"nnkernels\[mpi\]"):
         distributed.communicator(True)
+
+
+def test_ranks_that_pass_different_data_stop_together(tmp_path):
+    # A fit whose ranks disagree (here: the row counts) must not hang in a collective:
+    # every rank sees the same DistributedError, and the job ends, naming both values.
+    script = tmp_path / "disagree.py"
+    script.write_text(textwrap.dedent("""
+        import numpy as np
+        from mpi4py import MPI
+        from nnkernels.models import mnist_classifier
+        n = 300 + MPI.COMM_WORLD.rank
+        mnist_classifier(seed=0).fit(np.zeros((n, 784)), np.zeros(n, int), verbose=0,
+                                     distributed=True)
+        """))
+    result = run_mpi([str(script)], timeout=120)
+    assert result.returncode != 0
+    assert "DistributedError: distributed fit: the ranks disagree" in result.stderr
+    assert "rank 0: ((300, 784)" in result.stderr and "rank 1: ((301, 784)" in result.stderr

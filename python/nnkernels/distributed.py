@@ -241,11 +241,13 @@ def epoch_steps(comm, model, batches, shard, raw_stop, stop):
         yield step, hi - lo, loss, int(round(float(slots[_HITS])))
 
 
-def prepare(comm, model, x, y, batch_size, epochs, seed):
+def prepare(comm, model, x, y, batch_size, epochs, shuffle, seed):
     """Check that the ranks agree, broadcast the model from rank 0, and return (seed
     agreed by all ranks, the shard stepper of this rank)."""
-    comm.check_same("the training set's shape, the batch size and the epochs",
-                    (x.shape, batch_size, epochs, model.count_params()))
+    comm.check_same("the training set's shape, the batch size, the epochs, shuffle, and "
+                    "the model's parameter count and dtype",
+                    (x.shape, batch_size, epochs, bool(shuffle), model.count_params(),
+                     model.dtype.name))
     seed = comm.agree_seed(seed)
     comm.broadcast_model(model)
     buffer = _plan.gradients_with_room(model, _SLOTS)

@@ -169,7 +169,8 @@ def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, c
     ctrl_c = {"hit": False}
     stop = ctrl_c  # the flag that ends the epoch: with MPI, set when any rank saw Ctrl-C
     if comm is not None:
-        seed, shard = distributed.prepare(comm, model, x, y, batch_size, epochs, seed)
+        seed, shard = distributed.prepare(comm, model, x, y, batch_size, epochs, shuffle,
+                                          seed)
         stop = {"hit": False}
         if not comm.is_root:
             verbose = 0
