@@ -8,7 +8,8 @@ gradients of its shard's rows scaled by 1 / (rows of the global batch), so that 
 sum over ranks is the gradient of the mean loss over the global batch (uneven and
 empty shards included). That sum is taken by ONE in-place ``Allreduce`` per step over
 one contiguous buffer: the model's flat gradient array with three more elements after
-it (the shard's weighted loss, its correct count, and a stop flag for Ctrl-C); then
+it (the shard's weighted loss, its correct count, and a stop flag for Ctrl-C; the
+logged loss so passes through the model's dtype: float32 keeps about 7 digits); then
 the optimizer runs identically on every rank. Only rank 0 prints progress and runs
 the callbacks marked ``root_only`` (those that write files).
 
@@ -205,7 +206,7 @@ class _LayerShard:
         self.model.optimizer.step()
 
 
-def epoch_steps(comm, model, batches, shard, raw_stop, stop):
+def epoch_steps(comm, batches, shard, raw_stop, stop):
     """One epoch of data-parallel steps; yields (step, global rows, global mean loss,
     global correct count) as training's other step generators do.
 

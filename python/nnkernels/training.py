@@ -177,8 +177,8 @@ def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, c
             callbacks = [cb for cb in callbacks if not cb.root_only]
     batches = _Batches(x, y, batch_size, shuffle, np.random.default_rng(seed))
     if comm is not None:
-        steps = lambda: distributed.epoch_steps(comm, model, batches, shard,  # noqa: E731
-                                                ctrl_c, stop)
+        steps = lambda: distributed.epoch_steps(comm, batches, shard, ctrl_c,  # noqa: E731
+                                                stop)
     elif plan.uses_plan(model):
         run, chunk = plan.TrainingRun(model, x, y, batch_size), [FIRST_CHUNK]
         steps = lambda: _plan_steps(run, batches, chunk)  # noqa: E731
