@@ -190,3 +190,36 @@ def test_ranks_that_pass_different_data_stop_together(tmp_path):
     assert result.returncode != 0
     assert "DistributedError: distributed fit: the ranks disagree" in result.stderr
     assert "rank 0: ((300, 784)" in result.stderr and "rank 1: ((301, 784)" in result.stderr
+
+
+@pytest.mark.parametrize("kind", ["classifier", "autoencoder"])
+def test_plan_gradient_and_update_match_the_layer_path(kind):
+    """The compiled plan's two data-parallel entry points, without MPI: gradients of a
+    shard's rows scaled by the global row count, then one optimizer update."""
+    from nnkernels import plan as _plan
+    from nnkernels.models import mnist_autoencoder
+    make = mnist_classifier if kind == "classifier" else mnist_autoencoder
+    rng = np.random.default_rng(5)
+    x = rng.random((60, 784))
+    labels = rng.integers(0, 10, 60) if kind == "classifier" else None
+    idx = rng.permutation(60)[:37].astype(np.int64)
+    a, b = make(seed=2, dtype="float64"), make(seed=2, dtype="float64")
+    plan = _plan.plan_for(a, 40, training=True)
+    loss, hits = np.empty(1), np.empty(1, np.int64)
+    assert plan.gradient(x, None, labels, kind == "autoencoder", idx, 100, loss, hits)
+    xb = x[idx]
+    out = b.forward(xb)
+    expected_loss = b.loss.forward(out, labels[idx] if labels is not None else xb)
+    b.backward(b.loss.backward())
+    assert loss[0] == pytest.approx(expected_loss, rel=1e-12)
+    if labels is not None:
+        assert hits[0] == np.count_nonzero(out.argmax(axis=1) == labels[idx])
+    for p, q in zip(a.parameters(), b.parameters()):
+        np.testing.assert_allclose(p.grad, q.grad * 37 / 100, rtol=1e-10, atol=1e-15)
+    a.optimizer.iterations += 1
+    plan.update(a.optimizer.iterations)
+    for q in b.parameters():
+        q.grad *= 37 / 100
+    b.optimizer.step()
+    for p, q in zip(a.parameters(), b.parameters()):  # RMSProp: g / |g| amplifies 1e-12
+        np.testing.assert_allclose(p.data, q.data, rtol=1e-9, atol=1e-12)
