@@ -1,5 +1,6 @@
 """Data-parallel training from a normal pytest run: the MPI-less errors, one rank, and
 launches of mpiexec (the two-rank suite in tests/distributed, a failing rank)."""
+import json
 import os
 import shutil
 import subprocess
@@ -135,6 +136,15 @@ def test_mpiexec_nnkernels_train_distributed(tmp_path, kind):
         nnkernels.load(tmp_path / "one" / "model.nnk")
     for p, q in zip(a.parameters(), b.parameters()):
         assert np.linalg.norm(p.data - q.data) <= 1e-5 * np.linalg.norm(q.data), p.name
+    assert json.loads((tmp_path / "two" / "metrics.json").read_text())["settings"][
+        "ranks"] == 2
+    if kind == "classifier":  # the same ranks, threads and seed: the same bytes
+        again = run_mpi([*common, "--distributed", "--output", str(tmp_path / "again")],
+                        timeout=300)
+        assert again.returncode == 0, again.stderr[-3000:]
+        for name in ("model.nnk", "metrics.json"):
+            assert (tmp_path / "two" / name).read_bytes() == \
+                (tmp_path / "again" / name).read_bytes(), name
 
 
 def test_the_documented_python_example_runs(tmp_path):

@@ -304,3 +304,21 @@ def test_the_pachyderm_pipeline_runs_end_to_end(images, tmp_path, nnkernels_scri
     # one datum per image file, one result file per datum
     results = sorted(p.name for p in repos["predict"].iterdir())
     assert results == ["batch.csv", "d0.csv", "d1.csv", "d2.csv", "e3.csv"]
+
+
+@needs_mnist
+def test_predict_with_an_autoencoder_writes_the_mse(images, tmp_path):
+    folder, read_images = images
+    code, _, err = cli("train", "autoencoder", *QUICK, "--quiet", "--output",
+                       tmp_path / "ae")
+    assert code == 0, err
+    code, _, err = cli("predict", tmp_path / "ae" / "model.nnk", folder / "e3.jpg", "--out",
+                       tmp_path / "out")
+    assert code == 0, err
+    with open(tmp_path / "out" / "e3.csv", newline="") as f:
+        (row,) = list(csv.DictReader(f))
+    assert set(row) == {"file", "index", "mse", "inverted"}
+    ((_, pixels, _),) = read_images(folder / "e3.jpg")
+    model = nnkernels.load(tmp_path / "ae" / "model.nnk")
+    mse = np.mean((model.predict(pixels[None]).astype(np.float64) - pixels) ** 2)
+    assert float(row["mse"]) == pytest.approx(mse, rel=1e-6)
