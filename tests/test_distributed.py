@@ -233,3 +233,11 @@ def test_plan_gradient_and_update_match_the_layer_path(kind):
     b.optimizer.step()
     for p, q in zip(a.parameters(), b.parameters()):  # RMSProp: g / |g| amplifies 1e-12
         np.testing.assert_allclose(p.data, q.data, rtol=1e-9, atol=1e-12)
+
+
+def test_train_under_mpiexec_without_distributed_is_refused(tmp_path):
+    result = run_mpi(["-m", "nnkernels", "train", "classifier", "--epochs", "1",
+                      "--output", str(tmp_path / "run")], timeout=120)
+    assert result.returncode != 0
+    assert result.stderr.count("without --distributed") == 2  # each rank says so
+    assert not (tmp_path / "run").exists()

@@ -139,6 +139,16 @@ class Communicator:
             os._exit(1)  # MPICH's MPI_Abort may return before the launcher kills us
 
 
+def launched_ranks():
+    """The rank count an MPI launcher (MPICH's Hydra, Open MPI) gave this process, from
+    its environment, without initialising MPI; 1 outside mpiexec."""
+    for name in ("PMI_SIZE", "OMPI_COMM_WORLD_SIZE"):
+        value = os.environ.get(name, "")
+        if value.isdigit():
+            return int(value)
+    return 1
+
+
 def communicator(distributed):
     """The Communicator meant by fit's `distributed` argument: True (COMM_WORLD), a
     Communicator or an mpi4py communicator; None for False/None."""

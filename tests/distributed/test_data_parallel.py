@@ -21,11 +21,8 @@ from nnkernels.layers import Dense
 from nnkernels.model import Sequential
 from nnkernels.models import mnist_autoencoder, mnist_classifier
 
-# The rank count as the launcher tells it (MPICH's Hydra, or Open MPI).
-LAUNCHED_RANKS = int(os.environ.get("PMI_SIZE") or os.environ.get("OMPI_COMM_WORLD_SIZE")
-                     or 1)
 pytestmark = pytest.mark.skipif(
-    LAUNCHED_RANKS < 2, reason="runs on 2 ranks: mpiexec -n 2 python -m mpi4py -m pytest "
+    distributed.launched_ranks() < 2, reason="runs on 2 ranks: mpiexec -n 2 python -m mpi4py -m pytest "
                                "tests/distributed (tests/test_distributed.py launches it)")
 
 

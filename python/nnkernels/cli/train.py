@@ -10,7 +10,7 @@ import numpy as np
 
 from nnkernels.cli import workshop
 from nnkernels.cli._common import (DATASET_NAMES, EXIT_INTERRUPTED, EXIT_OK, CLIError,
-                                   add_data_options, class_names, err, int_at_least,
+                                   UsageError, add_data_options, class_names, err, int_at_least,
                                    load_data, non_negative_float, positive_float, threads)
 from nnkernels.models import (COSINE_FINAL_DIVISOR, LR_SCHEDULES, OPTIMIZERS, STEP_EVERY,
                               STEP_FACTOR, TRAIN_DEFAULTS)
@@ -89,7 +89,12 @@ def _add_model_parser(sub, model):
 
 
 def run(args):
+    from nnkernels.distributed import launched_ranks
     comm = None
+    if not args.distributed and launched_ranks() > 1:
+        raise UsageError(f"started by mpiexec as {launched_ranks()} ranks without "
+                         f"--distributed: each would train alone and write the same files; "
+                         f"add --distributed, or run without mpiexec")
     if args.distributed:
         from nnkernels.distributed import DistributedError, communicator
         try:
