@@ -22,8 +22,9 @@ from nnkernels.model import Sequential
 from nnkernels.models import mnist_autoencoder, mnist_classifier
 
 pytestmark = pytest.mark.skipif(
-    distributed.launched_ranks() < 2, reason="runs on 2 ranks: mpiexec -n 2 python -m mpi4py -m pytest "
-                               "tests/distributed (tests/test_distributed.py launches it)")
+    distributed.launched_ranks() < 2,
+    reason="runs on 2 ranks: mpiexec -n 2 python -m mpi4py -m pytest tests/distributed "
+           "(tests/test_distributed.py launches it)")
 
 
 @pytest.fixture(scope="module", autouse=True)
