@@ -9,7 +9,9 @@ a block of rows of the loss and a block of the flat parameter array for the upda
 Nothing is reduced across threads: bias gradients are column sums each owned by one
 thread, losses are summed per row and then in row order. Threads meet at a spinning
 barrier (src/nk_sync.h) only between dependent operations. Inference (predict,
-evaluate) runs the same forward pass.
+evaluate) runs the same forward pass. Data-parallel training (nnkernels.distributed)
+splits a step in two calls, `gradient` (one batch, no update) and `update`, so that
+the gradients can be summed across processes in between.
 
 The Python side (python/nnkernels/plan.py) checks everything before it calls in: the
 arrays handed to Plan are C-contiguous, of the plan's dtype and of the sizes given.
