@@ -322,3 +322,12 @@ def test_predict_with_an_autoencoder_writes_the_mse(images, tmp_path):
     model = nnkernels.load(tmp_path / "ae" / "model.nnk")
     mse = np.mean((model.predict(pixels[None]).astype(np.float64) - pixels) ** 2)
     assert float(row["mse"]) == pytest.approx(mse, rel=1e-6)
+
+
+@needs_mnist
+def test_predict_caps_standard_input(trained, monkeypatch):
+    from nnkernels.cli import predict
+    monkeypatch.setattr(predict, "STDIN_MAX_BYTES", 1000)
+    monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\0" * 5000)))
+    code, _, err = cli("predict", trained / "model.nnk", "-")
+    assert code == 1 and "- (standard input): more than 1000 bytes" in err
