@@ -9,7 +9,9 @@ a block of rows of the loss and a block of the flat parameter array for the upda
 Nothing is reduced across threads: bias gradients are column sums each owned by one
 thread, losses are summed per row and then in row order. Threads meet at a spinning
 barrier (src/nk_sync.h) only between dependent operations. Inference (predict,
-evaluate) runs the same forward pass.
+evaluate) runs the same forward pass. Data-parallel training (nnkernels.distributed)
+splits a step in two calls, `gradient` (one batch, no update) and `update`, so that
+the gradients can be summed across processes in between.
 
 The Python side (python/nnkernels/plan.py) checks everything before it calls in: the
 arrays handed to Plan are C-contiguous, of the plan's dtype and of the sizes given.
@@ -51,6 +53,7 @@ cdef enum Kind:
     TRAIN = 0
     PREDICT = 1
     EVALUATE = 2
+    UPDATE = 3
 
 cdef enum OptimizerKind:
     RMSPROP = 0
@@ -104,6 +107,9 @@ cdef struct State:
     int64_t total_hits
     Py_ssize_t steps_done
     int stop
+    bint apply_update            # 0: gradients only (a data-parallel step)
+    Py_ssize_t loss_rows         # > 0: the gradient is of the loss summed over the
+                                 # batch divided by loss_rows (rows of the global batch)
 
 
 cdef inline void _part(Py_ssize_t n, int tid, int n_threads, Py_ssize_t align,
@@ -159,7 +165,8 @@ cdef void _loss_rows(floating* tag, State* p, const floating* tin, const int64_t
     cdef Py_ssize_t i, r0, r1, m = p.dims[p.n_layers]
     cdef const floating* z = <floating*>p.acts[p.n_layers]
     cdef floating* grad = <floating*>p.g[last]
-    cdef double scale = 1.0 / rows if p.loss == SOFTMAX_CE else 1.0 / (rows * m)
+    cdef Py_ssize_t n = p.loss_rows if p.loss_rows > 0 else rows
+    cdef double scale = 1.0 / n if p.loss == SOFTMAX_CE else 1.0 / (n * m)
     _part(rows, tid, p.n_threads, 1, &r0, &r1)
     for i in range(r0, r1):
         p.row_loss[i] = loss_sum_rows(p.loss, z, m, tin, m, lin, grad, m, i, i + 1, m,
@@ -278,7 +285,8 @@ cdef void _train(floating* tag, State* p, int tid) noexcept nogil:
         nk_barrier_wait(p.barrier)  # every gradient written; p.stop seen by all
         if p.stop:
             break
-        _update(tag, p, p.step + (s - p.first_step) + 1, tid)
+        if p.apply_update:
+            _update(tag, p, p.step + (s - p.first_step) + 1, tid)
         if tid == 0:
             p.steps_done += 1
 
@@ -326,6 +334,8 @@ cdef void _run(floating* tag, State* p, int tid) noexcept nogil:
     cdef unsigned int fp = nk_flush_denormals()
     if p.kind == TRAIN:
         _train(tag, p, tid)
+    elif p.kind == UPDATE:
+        _update(tag, p, p.step, tid)
     else:
         _infer(tag, p, tid)
     nk_fp_restore(fp)
@@ -506,8 +516,38 @@ cdef class Plan:
         self.s.step_loss = <double*>_data(step_loss)
         self.s.step_hits = <int64_t*>_data(step_hits)
         self.s.steps_done, self.s.stop = 0, 0
+        self.s.apply_update, self.s.loss_rows = 1, 0
         self._call()
         return self.s.steps_done
+
+    def gradient(self, cnp.ndarray x, cnp.ndarray y, cnp.ndarray labels,
+                 bint targets_are_inputs, cnp.ndarray rows, Py_ssize_t loss_rows,
+                 cnp.ndarray step_loss, cnp.ndarray step_hits):
+        """Gradients of one batch, the rows `rows` (int64, 1 to `batch` indices) of x
+        and its targets, without an update: grads = d(sum of the rows' losses /
+        loss_rows) (MSE: / (loss_rows * d_L)), the mean over a global batch of
+        loss_rows rows of which this is a shard. Writes the shard's mean loss and
+        correct count to step_loss[0] / step_hits[0]; returns whether that loss is
+        finite."""
+        self.s.kind = TRAIN
+        self.s.x, self.s.n_rows = _data(x), rows.shape[0]
+        self.s.y, self.s.labels = _data(y), <int64_t*>_data(labels)
+        self.s.targets_are_inputs = targets_are_inputs
+        self.s.order = <int64_t*>_data(rows)
+        self.s.first_step, self.s.n_steps, self.s.step = 0, 1, 0
+        self.s.step_loss = <double*>_data(step_loss)
+        self.s.step_hits = <int64_t*>_data(step_hits)
+        self.s.steps_done, self.s.stop = 0, 0
+        self.s.apply_update, self.s.loss_rows = 0, loss_rows
+        self._call()
+        return self.s.steps_done == 1
+
+    def update(self, long adam_step):
+        """One optimizer update of params from grads (Adam's step number adam_step,
+        counted from 1), each thread on its block of the flat arrays."""
+        self.s.kind = UPDATE
+        self.s.step = adam_step
+        self._call()
 
     def predict(self, cnp.ndarray x, cnp.ndarray out):
         """out (n, d_L) = the network's output transform for x (n, d0), by batches."""
@@ -522,6 +562,7 @@ cdef class Plan:
         self.s.x, self.s.n_rows = _data(x), x.shape[0]
         self.s.y, self.s.labels = _data(y), <int64_t*>_data(labels)
         self.s.targets_are_inputs = targets_are_inputs
+        self.s.loss_rows = 0
         self.s.total_loss, self.s.total_hits = 0, 0
         self._call()
         return self.s.total_loss, self.s.total_hits

@@ -16,7 +16,12 @@ from nnkernels._io import atomic_output
 
 
 class Callback:
+    """Base class. ``root_only = True`` (callbacks that print or write files): in a
+    data-parallel fit, only rank 0 runs it; the others run every other callback, so
+    that schedules and early stopping act alike on every rank."""
+
     model = None
+    root_only = False
 
     def set_model(self, model):
         self.model = model
@@ -56,6 +61,8 @@ class ProgressBar(Callback):
     live : bool or None
         Redraw a progress line during the epoch; None: only if the stream is a terminal.
     """
+
+    root_only = True
 
     def __init__(self, stream=None, live=None, every_seconds=0.2):
         self.stream = stream or sys.stderr
@@ -100,6 +107,8 @@ class CSVLogger(Callback):
     The file is rewritten at each epoch through a temporary file, so it is never
     half-written.
     """
+
+    root_only = True
 
     def __init__(self, path):
         self.path = os.fspath(path)

@@ -159,7 +159,7 @@ class Sequential:
         return np.ascontiguousarray(y, dtype=self.dtype)
 
     def fit(self, x, y, epochs=1, batch_size=100, validation_data=None, shuffle=True,
-            seed=None, callbacks=(), verbose=1):
+            seed=None, callbacks=(), verbose=1, distributed=False):
         """Train on (x, y) in minibatches.
 
         Parameters
@@ -172,12 +172,19 @@ class Sequential:
         shuffle : bool, reshuffle every epoch (seeded by `seed`)
         callbacks : list of Callback
         verbose : 0 silent, 1 a progress line and one line per epoch
+        distributed : bool, or a nnkernels.distributed.Communicator or mpi4py communicator
+            True: data-parallel training on the ranks of MPI.COMM_WORLD (run the script
+            under ``mpiexec -n N``); every rank passes the same x, y and settings, and
+            `batch_size` is the global batch, shared among the ranks. See
+            nnkernels.distributed and docs/distributed.md.
 
         Returns
         -------
         History
         """
         self._require_compiled("fit")
+        from nnkernels.distributed import communicator
+        comm = communicator(distributed)
         epochs = positive_int("fit", "epochs", epochs)
         batch_size = positive_int("fit", "batch_size", batch_size)
         targets_are_inputs = y is x
@@ -196,7 +203,7 @@ class Sequential:
                                                     x_val.shape[0]))
         return fit_loop(self, x, y, epochs=epochs, batch_size=batch_size,
                         validation_data=validation_data, shuffle=shuffle, seed=seed,
-                        callbacks=callbacks, verbose=verbose)
+                        callbacks=callbacks, verbose=verbose, comm=comm)
 
     def evaluate(self, x, y, batch_size=1000):
         """Mean loss (and accuracy for classifiers) over (x, y).

@@ -108,7 +108,7 @@ def validation_split(n, size=VALIDATION_SIZE):
 
 def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
                 seed=None, dtype="float32", limit=None, validation_size=VALIDATION_SIZE,
-                callbacks=(), verbose=1, **overrides):
+                callbacks=(), verbose=1, distributed=False, **overrides):
     """Train the talk's classifier or autoencoder with the recommended settings.
 
     The last ``validation_split(n)`` training images (5,000 of MNIST's 60,000) are
@@ -124,6 +124,8 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     dtype : "float32" or "float64"
     limit : int, optional: train on the first `limit` training images only
     callbacks : more Callbacks for fit
+    distributed : as for Sequential.fit (True: data-parallel over the MPI ranks; the
+        seed is rank 0's, and every rank ends with the same model)
     **overrides : epochs, batch_size, lr, lr_schedule, optimizer, weight_decay
         (defaults: TRAIN_DEFAULTS[kind])
 
@@ -131,7 +133,8 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     -------
     (model, history, results): results holds test_loss and test_accuracy (classifier)
     or test_mse, the validation figures of the last epoch, the settings, the seed,
-    the sample counts and the training time; model.metadata holds the same.
+    the sample counts and the training time; model.metadata holds the same and the
+    history, without the timings.
     """
     import secrets
     import time
@@ -145,6 +148,10 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
                         f"{sorted(TRAIN_DEFAULTS[kind])}")
     settings = {**TRAIN_DEFAULTS[kind], **overrides}
     seed = seed if seed is not None else secrets.randbelow(2 ** 31)
+    if distributed:
+        from nnkernels.distributed import communicator
+        distributed = communicator(distributed)
+        seed = distributed.agree_seed(seed)
     loader = {"mnist": datasets.load_mnist,
               "fashion-mnist": datasets.load_fashion_mnist}.get(dataset)
     if loader is None:
@@ -166,6 +173,7 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     history = model.fit(
         x_train, y_train if classifier else x_train, epochs=settings["epochs"],
         batch_size=settings["batch_size"], seed=seed, verbose=verbose,
+        distributed=distributed,
         validation_data=((x_val, y_val if classifier else x_val) if n_val else None),
         callbacks=[*([scheduler] if scheduler else []), *callbacks])
     train_seconds = time.perf_counter() - started
@@ -180,6 +188,14 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
             results[key] = history.history[key][-1]
     results.update({"test_loss": test["loss"], "test_accuracy": test["accuracy"]}
                    if classifier else {"test_mse": test["loss"]})
-    model.metadata = {**results, "history": {key: [float(v) for v in values]
-                                             for key, values in history.history.items()}}
+    # The model file holds no timings: the same data, seed and thread count give the
+    # same bytes.
+    model.metadata = {**{k: v for k, v in results.items() if k != "train_seconds"},
+                      "history": {key: [float(v) for v in values]
+                                  for key, values in history.history.items()
+                                  if key not in TIMING_LOGS}}
     return model, history, results
+
+
+#: What fit logs that depends on the machine's speed, left out of model files.
+TIMING_LOGS = ("samples_per_second", "seconds")

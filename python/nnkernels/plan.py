@@ -76,6 +76,21 @@ def flatten_parameters(model):
     return data, grads
 
 
+def gradients_with_room(model, extra):
+    """Move model's flat gradient buffer to the front of a new array with `extra` more
+    elements after it, so that one call (a data-parallel step's Allreduce) can carry
+    both; returns that whole array. The gradients keep their values."""
+    params = model.parameters()
+    flat = FlatBuffer([p.grad for p in params] + [np.zeros(extra, model.dtype)],
+                      model.dtype)
+    whole = flat.array
+    flat.array, flat.views = whole[:whole.shape[0] - extra], flat.views[:-1]
+    model.__dict__["_flat_grad"] = flat
+    for p, view in zip(params, flat.views):
+        p.grad = view
+    return whole
+
+
 def flatten_optimizer_state(optimizer, dtype):
     """Keep each named state of `optimizer` (RMSProp's cache, Adam's m and v, ...) in
     one flat buffer; returns them in _state_names order."""

@@ -151,12 +151,35 @@ def _plan_steps(run, batches, chunk):
 
 
 def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
-             callbacks, verbose):
-    """Run the epochs; see Sequential.fit. x, y are already checked and converted."""
-    from nnkernels import plan
+             callbacks, verbose, comm=None):
+    """Run the epochs; see Sequential.fit. x, y are already checked and converted.
+    comm: a distributed.Communicator for data-parallel training, or None."""
+    if comm is None:
+        return _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed,
+                         callbacks, verbose, None)
+    with comm.abort_on_error():
+        return _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed,
+                         callbacks, verbose, comm)
 
+
+def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, callbacks,
+              verbose, comm):
+    from nnkernels import distributed, plan
+
+    ctrl_c = {"hit": False}
+    stop = ctrl_c  # the flag that ends the epoch: with MPI, set when any rank saw Ctrl-C
+    if comm is not None:
+        seed, shard = distributed.prepare(comm, model, x, y, batch_size, epochs, shuffle,
+                                          seed)
+        stop = {"hit": False}
+        if not comm.is_root:
+            verbose = 0
+            callbacks = [cb for cb in callbacks if not cb.root_only]
     batches = _Batches(x, y, batch_size, shuffle, np.random.default_rng(seed))
-    if plan.uses_plan(model):
+    if comm is not None:
+        steps = lambda: distributed.epoch_steps(comm, batches, shard, ctrl_c,  # noqa: E731
+                                                stop)
+    elif plan.uses_plan(model):
         run, chunk = plan.TrainingRun(model, x, y, batch_size), [FIRST_CHUNK]
         steps = lambda: _plan_steps(run, batches, chunk)  # noqa: E731
     else:
@@ -171,7 +194,6 @@ def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
     for cb in callbacks:
         cb.on_train_begin(params)
     model.stop_training = False
-    ctrl_c = {"hit": False}
     epoch = step = 0
     with _ctrl_c_stops(ctrl_c):
         for epoch in range(epochs):
@@ -198,18 +220,20 @@ def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
                                                               1e-9)
                 for cb in callbacks:
                     cb.on_batch_end(step, batch_logs)
-                if ctrl_c["hit"]:
+                if stop["hit"]:
                     break
             seconds = time.perf_counter() - start
             logs.update(batch_logs)
             logs["samples_per_second"] = seen / seconds
             logs["seconds"] = seconds
             logs["lr"] = model.optimizer.lr
-            if ctrl_c["hit"]:
+            if stop["hit"]:
                 history.interrupted = True
-                print(f"Interrupted (Ctrl-C) at epoch {epoch + 1}/{epochs}, batch {step + 1}/"
-                      f"{batches.steps}: {epoch * batches.n + seen} samples trained; the "
-                      f"model keeps the weights of the last completed step.", file=sys.stderr)
+                if comm is None or comm.is_root:
+                    print(f"Interrupted (Ctrl-C) at epoch {epoch + 1}/{epochs}, batch "
+                          f"{step + 1}/{batches.steps}: {epoch * batches.n + seen} samples "
+                          f"trained; the model keeps the weights of the last completed "
+                          f"step.", file=sys.stderr)
                 break
             if validation_data is not None:
                 for key, value in model.evaluate(*validation_data).items():

@@ -4,11 +4,14 @@ Commands
 --------
 train classifier | train autoencoder
     Train a model on MNIST or Fashion-MNIST, evaluate it on the test set and write
-    ``model.nnk``, ``history.csv`` and PNG pictures into an output folder.
+    ``model.nnk``, ``metrics.json``, ``history.csv`` and PNG pictures into an output
+    folder; ``mpiexec -n N nnkernels train ... --distributed`` trains on N MPI ranks.
 evaluate MODEL
-    Test loss and accuracy (classifier) or MSE (autoencoder) of a saved model.
-predict MODEL IMAGE...
-    Classify (or reconstruct) PNG images or IDX image files.
+    Test loss and accuracy (classifier) or MSE (autoencoder) of a saved model;
+    ``--min-accuracy A`` / ``--max-mse M`` make it a quality gate (exit status 3).
+predict MODEL INPUT...
+    Classify (or reconstruct) PNG or JPEG images, IDX image files, folders of them or
+    ``-`` (stdin); ``--out DIR`` writes one result file per input file.
 export MODEL OUT.onnx
     Write a saved model as an ONNX file (evaluate and predict also take ``.onnx`` models).
 fetch mnist | fashion-mnist | workshop
@@ -80,7 +83,8 @@ def build_parser():
         description="Train and use small neural networks on the CPU (the MNIST classifier "
                     "and autoencoder of 'Getting started with deep learning in Go').",
         epilog="Run 'nnkernels COMMAND --help' for the options of a command. Exit status: "
-               "0 success, 1 runtime error, 2 bad command line, 130 interrupted.")
+               "0 success, 1 runtime error, 2 bad command line, 3 'evaluate' quality gate "
+               "missed, 130 interrupted.")
     parser.add_argument("--version", action="version", version=f"nnkernels {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:

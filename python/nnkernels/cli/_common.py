@@ -7,6 +7,7 @@ from pathlib import Path
 
 DATASET_NAMES = ("mnist", "fashion-mnist")
 EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 130
+EXIT_QUALITY = 3  # evaluate: the model misses --min-accuracy / --max-mse
 IMAGE_SIDE = 28
 
 

@@ -1,7 +1,6 @@
 """``nnkernels train classifier|autoencoder``: train the talk's models on MNIST (through
 :func:`nnkernels.models.train_mnist`), evaluate once on the test set, write the model, the
 history and the pictures. The workshop's tasks hang under ``train`` too (cli/workshop.py)."""
-import datetime
 import secrets
 import sys
 import time
@@ -11,7 +10,7 @@ import numpy as np
 
 from nnkernels.cli import workshop
 from nnkernels.cli._common import (DATASET_NAMES, EXIT_INTERRUPTED, EXIT_OK, CLIError,
-                                   add_data_options, class_names, err, int_at_least,
+                                   UsageError, add_data_options, class_names, err, int_at_least,
                                    load_data, non_negative_float, positive_float, threads)
 from nnkernels.models import (COSINE_FINAL_DIVISOR, LR_SCHEDULES, OPTIMIZERS, STEP_EVERY,
                               STEP_FACTOR, TRAIN_DEFAULTS)
@@ -36,7 +35,9 @@ def _add_model_parser(sub, model):
     p = sub.add_parser(
         model, help=f"train {what}",
         description=f"Train {what}, evaluate it on the test set and write model.nnk, "
-                    "history.csv and PNG pictures into the output folder. Progress (one "
+                    "metrics.json, history.csv and PNG pictures into the output folder "
+                    "(the same inputs, seed and --threads give the same model.nnk and "
+                    "metrics.json, byte for byte). Progress (one "
                     "line per epoch) goes to stderr; the results and the list of written "
                     "files to stdout. Ctrl-C stops training after the current batch; the "
                     "model is still evaluated and saved (exit status 130).")
@@ -77,24 +78,49 @@ def _add_model_parser(sub, model):
                         "(default: all 60000); the test set is always complete")
     p.add_argument("--quiet", "-q", action="store_true",
                    help="no progress or per-epoch lines; print only the results")
+    p.add_argument("--distributed", action="store_true",
+                   help="data-parallel training on the ranks of 'mpiexec -n N nnkernels "
+                        "train ...' (needs nnkernels[mpi]): --batch-size stays the global "
+                        "batch, shared among the ranks; rank 0 writes the output; "
+                        "--threads defaults to the cores / ranks on each machine; see "
+                        "docs/distributed.md")
     p.set_defaults(func=run, model=model)
 
 
 
 def run(args):
-    with threads(args.threads):
-        return _train(args)
+    from nnkernels.distributed import launched_ranks
+    comm = None
+    if not args.distributed and launched_ranks() > 1:
+        raise UsageError(f"started by mpiexec as {launched_ranks()} ranks without "
+                         f"--distributed: each would train alone and write the same files; "
+                         f"add --distributed, or run without mpiexec")
+    if args.distributed:
+        from nnkernels.distributed import DistributedError, communicator
+        try:
+            comm = communicator(True)
+        except (ImportError, DistributedError) as error:
+            raise CLIError(str(error)) from None
+    with threads(args.threads or (comm.threads_per_rank() if comm else None)):
+        if comm is None:
+            return _train(args, None)
+        with comm.abort_on_error():  # a failing rank must not leave the others waiting
+            return _train(args, comm)
 
 
-def _train(args):
+def _train(args, comm):
     import nnkernels
     from nnkernels import callbacks, metrics, models, plots
     from nnkernels.datasets import DATASETS
 
-    model_name, say = args.model, (lambda *a: None) if args.quiet else err
+    root = comm is None or comm.is_root  # with MPI, rank 0 alone prints and writes
+    model_name = args.model
+    say = err if root and not args.quiet else (lambda *a: None)
     seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
+    if comm is not None:
+        seed = comm.agree_seed(seed)
     started = time.perf_counter()
-    data = load_data(args.dataset, args.data, args.download, quiet=args.quiet)
+    data = load_data(args.dataset, args.data, args.download, quiet=args.quiet or not root)
     (x_test, y_test) = data[1]
     classifier = model_name == "classifier"
 
@@ -104,7 +130,8 @@ def _train(args):
         raise CLIError(f"--output {out} exists and is not a folder")
     created = not out.exists()
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        if root:
+            out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise CLIError(f"cannot create the output folder {out}: "
                        f"{error.strerror or error}") from None
@@ -116,12 +143,13 @@ def _train(args):
     say(f"Training the {model_name} on {title}: {n - n_val} images ({n_val} more held out "
         f"for validation), {args.epochs} epoch(s) of batch {args.batch_size}, "
         f"{args.optimizer} lr {args.lr:g} ({schedule_text}), {args.dtype}, seed {seed}, "
-        f"{nnkernels.get_num_threads()} thread(s) -> {out}/")
+        f"{nnkernels.get_num_threads()} thread(s)"
+        f"{f' x {comm.size} ranks' if comm is not None else ''} -> {out}/")
     try:
         model, history, results = models.train_mnist(
             model_name, dataset=args.dataset, arrays=data, seed=seed, dtype=args.dtype,
             limit=args.limit, callbacks=[callbacks.CSVLogger(out / "history.csv")],
-            verbose=0 if args.quiet else 1, epochs=args.epochs,
+            verbose=0 if args.quiet else 1, distributed=comm, epochs=args.epochs,
             batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
             optimizer=args.optimizer, weight_decay=args.weight_decay)
     except nnkernels.NonFiniteLossError as error:
@@ -130,17 +158,19 @@ def _train(args):
         raise CLIError(f"training diverged: {error}") from None
     wall = time.perf_counter() - started
     epochs_done, interrupted = results["epochs_completed"], results["interrupted"]
+    if not root:
+        return EXIT_INTERRUPTED if interrupted else EXIT_OK
     train_seconds = results["train_seconds"]
     test = ({"loss": results["test_loss"], "accuracy": results["test_accuracy"]}
             if classifier else {"loss": results["test_mse"]})
-    model.metadata.update(threads=nnkernels.get_num_threads(), wall_time_seconds=wall,
-                          created=datetime.datetime.now(datetime.timezone.utc).isoformat(
-                              timespec="seconds"))
+    ranks = comm.size if comm is not None else 1
+    model.metadata.update(threads=nnkernels.get_num_threads(), ranks=ranks)
 
     written = []
     model_path = out / "model.nnk"
     nnkernels.save(model, model_path)
     written.append(model_path)
+    written.append(write_metrics(out / "metrics.json", results, history, ranks))
     if epochs_done:
         written.append(out / "history.csv")
     hist = history.history
@@ -188,6 +218,47 @@ def _train(args):
     sys.stdout.flush()
     return EXIT_INTERRUPTED if interrupted else EXIT_OK
 
+
+
+def metrics_record(results, history, ranks):
+    """What metrics.json holds: the final train, validation and test figures, the
+    settings, the seed, the sample counts and the versions; no timings, so that the
+    same inputs, seed and thread count give the same bytes."""
+    import platform
+
+    import nnkernels
+    import numpy
+    hist = history.history
+    classifier = results["model"] == "classifier"
+    keys = ("loss", "accuracy") if classifier else ("loss",)
+    settings = ("epochs", "batch_size", "lr", "lr_schedule", "optimizer", "weight_decay",
+                "dtype", "limit")
+    return {
+        "model": results["model"], "dataset": results["dataset"], "seed": results["seed"],
+        "settings": {**{k: results[k] for k in settings},
+                     "threads": nnkernels.get_num_threads(), "ranks": ranks},
+        "train": {k: hist[k][-1] for k in keys if hist.get(k)},
+        "validation": {k: hist[f"val_{k}"][-1] for k in keys if hist.get(f"val_{k}")},
+        "test": ({"loss": results["test_loss"], "accuracy": results["test_accuracy"]}
+                 if classifier else {"mse": results["test_mse"]}),
+        "samples": {"train": results["train_samples"],
+                    "validation": results["validation_samples"]},
+        "epochs_completed": results["epochs_completed"],
+        "interrupted": results["interrupted"],
+        "versions": {"nnkernels": nnkernels.__version__, "numpy": numpy.__version__,
+                     "python": platform.python_version()},
+    }
+
+
+def write_metrics(path, results, history, ranks):
+    """Write metrics_record(...) as sorted, indented JSON (atomically); returns path."""
+    import json
+
+    from nnkernels._io import atomic_output
+    record = metrics_record(results, history, ranks)
+    with atomic_output(path, text=True) as f:
+        f.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
+    return path
 
 
 def default_output(model, dataset):
