@@ -14,7 +14,8 @@ import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "SYSTEM_DIRS", "cache_dir", "candidate_dirs", "sha256_hex"]
+__all__ = ["DATA_ENV", "SYSTEM_DIRS", "cache_dir", "candidate_dirs", "sha256_hex",
+           "sha256_file"]
 
 #: Environment variable naming a folder that holds one sub-folder per data set.
 DATA_ENV = "NNKERNELS_DATA"
@@ -65,3 +66,9 @@ def candidate_dirs(name, path=None, *, system=True):
 def sha256_hex(data):
     """Return the hexadecimal SHA-256 digest of the bytes ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path):
+    """Return the hexadecimal SHA-256 digest of the file at ``path``, read in chunks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
