@@ -1,5 +1,6 @@
 """Decoding images for prediction: pictures (through Pillow) and IDX image files, as
 28x28 float32 digits in [0, 1] (``nnkernels predict`` and Python users alike)."""
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -50,12 +51,34 @@ def _pillow_errors():
             Image.DecompressionBombError)
 
 
+def _picture_bytes(path, max_side):
+    """The file's bytes, at most 8 bytes a pixel of the largest picture allowed plus 1 MiB.
+
+    Pillow reads from these bytes in memory: a chunk that declares more bytes than
+    the file holds (PNG's IDAT, for one) then costs what the file holds, not what it
+    declares.
+    """
+    limit = 8 * max_side * max_side + 2**20
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as error:
+        raise DatasetError(f"{path}: cannot read the image: {error.strerror or error}") \
+            from None
+    if len(data) > limit:
+        raise DatasetError(f"{path}: the file is larger than {limit} bytes, more than a "
+                           f"picture of at most {max_side} pixels a side can need (pass a "
+                           "larger max_side= to read it)")
+    return data
+
+
 def _picture_pixels(path, max_side):
     """Grayscale float pixels in [0, 1] of a picture file Pillow reads."""
     from PIL import Image, UnidentifiedImageError
     kind = "picture"
+    data = io.BytesIO(_picture_bytes(path, max_side))
     try:
-        with Image.open(path, formats=PICTURE_FORMATS) as img:
+        with Image.open(data, formats=PICTURE_FORMATS) as img:
             kind = f"{img.format} picture"
             width, height = img.size
             if width < 1 or height < 1:

