@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import DatasetError
+from ._files import read_at_most
 
 __all__ = ["MAX_CSV_BYTES", "MAX_CSV_ROWS", "MAX_CSV_COLUMNS", "MAX_CSV_FIELD_CHARS",
            "read_csv"]
@@ -102,11 +103,10 @@ def read_csv(path, *, columns=None, converters=None, max_bytes=MAX_CSV_BYTES,
 def _read_text(path, max_bytes):
     """The file's text, refusing files larger than `max_bytes` before reading them."""
     try:
-        with open(path, "rb") as f:
-            data = f.read(max_bytes + 1)
+        data, complete = read_at_most(path, max_bytes)
     except OSError as exc:
         raise DatasetError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
-    if len(data) > max_bytes:
+    if not complete:
         raise DatasetError(f"{path}: the file is larger than {max_bytes} bytes (pass a "
                            "larger max_bytes= to read it)")
     try:

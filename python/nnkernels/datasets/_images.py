@@ -8,6 +8,7 @@ from pathlib import Path
 import numpy as np
 
 from ._errors import DatasetError
+from ._files import read_at_most
 from ._idx import read_idx
 
 __all__ = ["SIDE", "MAX_IMAGE_SIDE", "MAX_IDX_IMAGES", "PICTURE_FORMATS", "read_images"]
@@ -46,9 +47,7 @@ def _to_28x28(a):
 
 def _pillow_errors():
     """What Pillow raises on a malformed picture (beyond our own checks)."""
-    from PIL import Image
-    return (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error,
-            Image.DecompressionBombError)
+    return (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
 
 
 def _picture_bytes(path, max_side):
@@ -60,12 +59,11 @@ def _picture_bytes(path, max_side):
     """
     limit = 8 * max_side * max_side + 2**20
     try:
-        with open(path, "rb") as f:
-            data = f.read(limit + 1)
+        data, complete = read_at_most(path, limit)
     except OSError as error:
         raise DatasetError(f"{path}: cannot read the image: {error.strerror or error}") \
             from None
-    if len(data) > limit:
+    if not complete:
         raise DatasetError(f"{path}: the file is larger than {limit} bytes, more than a "
                            f"picture of at most {max_side} pixels a side can need (pass a "
                            "larger max_side= to read it)")
@@ -97,6 +95,8 @@ def _picture_pixels(path, max_side):
             return np.asarray(img.convert("L"), np.float64) / 255.0
     except DatasetError:
         raise
+    except Image.DecompressionBombError as error:  # Pillow's own limit, checked in open()
+        raise DatasetError(f"{path}: the picture is too large: {error}") from None
     except UnidentifiedImageError:
         raise DatasetError(f"{path}: not a picture of a supported format "
                            f"({', '.join(PICTURE_FORMATS)}), nor an IDX image file") from None
