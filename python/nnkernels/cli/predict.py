@@ -8,9 +8,11 @@ from nnkernels.cli._common import EXIT_OK, class_names, load_model
 
 
 def add_parser(sub):
+    from nnkernels.datasets._images import MAX_IMAGE_SIDE
     p = sub.add_parser(
         "predict", help="classify or reconstruct images with a saved model",
-        description="Run a saved model on images. A PNG (or any picture Pillow reads) is "
+        description="Run a saved model on images. A picture (PNG, JPEG, BMP, GIF, TIFF, "
+                    f"WebP or PPM, at most {MAX_IMAGE_SIDE} pixels a side) is "
                     "converted to 28x28 grayscale; MNIST digits are light on a dark "
                     "background, so a picture whose mean brightness is above 0.5 is "
                     "inverted (and the output says so). An IDX image file (such as "

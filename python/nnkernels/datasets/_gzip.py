@@ -38,9 +38,10 @@ class ContentStream:
     def __init__(self, f, name):
         self._f = f
         self._name = name
-        self._pending = f.read(2)
+        self._file_done = False
+        self._read_in = 0
+        self._pending = self._read_file(2)
         self._file_done = len(self._pending) < 2
-        self._read_in = len(self._pending)
         self.compressed = self._pending == GZIP_MAGIC
         self._member = zlib.decompressobj(_GZIP_WBITS) if self.compressed else None
         self.max_input = None
@@ -53,15 +54,18 @@ class ContentStream:
             return None
         return st.st_size if stat.S_ISREG(st.st_mode) else None
 
+    def _read_file(self, n):
+        try:
+            return self._f.read(n)
+        except OSError as exc:
+            raise DatasetError(f"{self._name}: cannot read file: {exc.strerror or exc}") \
+                from exc
+
     def _more_input(self):
         """The next chunk of the file (b"" at its end), within :attr:`max_input`."""
         if self._file_done:
             return b""
-        try:
-            data = self._f.read(_CHUNK)
-        except OSError as exc:
-            raise DatasetError(f"{self._name}: cannot read file: {exc.strerror or exc}") \
-                from exc
+        data = self._read_file(_CHUNK)
         self._read_in += len(data)
         if self.max_input is not None and self._read_in > self.max_input:
             raise DatasetError(
@@ -102,11 +106,7 @@ class ContentStream:
         self._pending = self._pending[n:]
         have = len(parts[0])
         while have < n and not self._file_done:
-            try:
-                data = self._f.read(min(n - have, _CHUNK))
-            except OSError as exc:
-                raise DatasetError(f"{self._name}: cannot read file: {exc.strerror or exc}") \
-                    from exc
+            data = self._read_file(min(n - have, _CHUNK))
             if not data:
                 self._file_done = True
             parts.append(data)
