@@ -28,6 +28,7 @@ from nnkernels.cli import main
 from nnkernels.datasets import _files, _pypi, write_idx
 
 from conftest import DATA_ROOT
+from test_dataset_limits import png_with_size
 
 HAVE_MNIST = (DATA_ROOT / "mnist").is_dir()
 needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason="set NNKERNELS_DATA to a folder "
@@ -175,12 +176,15 @@ def test_malformed_images(capsys, tmp_path, model_file, digit_png):
                          + (28).to_bytes(4, "big") + bytes(784 + 2**24))
     wide = tmp_path / "wide.png"
     Image.new("L", (5000, 2)).save(wide)
+    big = tmp_path / "big.png"  # 100 megapixels: Pillow warns in open(), before our check
+    big.write_bytes(png_with_size(10_000, 10_000))
     cases = {
         "truncated.png": (png[:len(png) // 2], "cannot decode the PNG picture"),
         "text.png": (b"not a picture", "not a picture of a supported format"),
         "bomb.gz": (bomb, "overlong IDX file"),
         "labels.idx": (None, "expected images"),
         "wide.png": (None, "larger than the limit of 4096 pixels a side"),
+        "big.png": (None, "10000x10000 pixels, larger than the limit"),
     }
     write_idx(tmp_path / "labels.idx", np.arange(3, dtype=np.uint8))
     for name, (content, fragment) in cases.items():
@@ -378,3 +382,12 @@ def test_out_of_memory_is_one_line(capsys, monkeypatch, model_file, digit_png):
     monkeypatch.setattr("nnkernels.datasets.read_images", no_memory)
     status, _, err = run(capsys, "predict", model_file, digit_png)
     assert_one_line(err, status, 1, "out of memory")
+
+
+def test_huge_picture_in_a_real_process(tmp_path, model_file):
+    """Pillow warns about a 100-megapixel picture before nnkernels' own limit refuses it:
+    the command still prints one line."""
+    big = tmp_path / "big.png"
+    big.write_bytes(png_with_size(10_000, 10_000))
+    result = run_process("predict", model_file, big)
+    assert_one_line(result.stderr, result.returncode, 1, "10000x10000 pixels, larger than")

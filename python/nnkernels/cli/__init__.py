@@ -66,6 +66,7 @@ import errno
 import os
 import sys
 import traceback
+import warnings
 
 from nnkernels.cli import evaluate, export, fetch, info, predict, train
 from nnkernels.cli._common import (DEBUG_ENV, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME,
@@ -112,6 +113,10 @@ def main(argv=None):
         its traceback and ``nnkernels: internal error: ...``.
     """
     argv = sys.argv[1:] if argv is None else list(argv)
+    # nnkernels.datasets refuses such pictures with its own, smaller limit: Pillow's
+    # warning, printed first, would only make the error more than one line
+    warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit",
+                            module="PIL")
     try:
         args = build_parser().parse_args(argv)
         status = args.func(args)

@@ -95,7 +95,8 @@ def _picture_pixels(path, max_side):
             return np.asarray(img.convert("L"), np.float64) / 255.0
     except DatasetError:
         raise
-    except Image.DecompressionBombError as error:  # Pillow's own limit, checked in open()
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        # Pillow's own limit, checked in open() (the warning is raised under -W error)
         raise DatasetError(f"{path}: the picture is too large: {error}") from None
     except UnidentifiedImageError:
         raise DatasetError(f"{path}: not a picture of a supported format "
