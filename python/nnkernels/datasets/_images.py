@@ -27,6 +27,9 @@ MAX_IDX_IMAGES = 100_000
 #: decoded: Pillow's EPS plugin, for one, runs Ghostscript on the file.
 PICTURE_FORMATS = ("PNG", "JPEG", "BMP", "GIF", "TIFF", "WEBP", "PPM")
 _IDX_MAGICS = (b"\x00\x00\x08\x01", b"\x00\x00\x08\x03")
+#: What Pillow raises on a malformed picture (tests/test_fuzz_datasets.py checks that
+#: nothing else escapes).
+_PILLOW_ERRORS = (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
 
 
 def _to_28x28(a):
@@ -43,11 +46,6 @@ def _to_28x28(a):
         img = Image.fromarray(np.ascontiguousarray(a, np.float32), mode="F")
         a = np.asarray(img.resize((SIDE, SIDE), Image.Resampling.LANCZOS))
     return np.clip(a, 0.0, 1.0).astype(np.float32)
-
-
-def _pillow_errors():
-    """What Pillow raises on a malformed picture (beyond our own checks)."""
-    return (OSError, SyntaxError, ValueError, EOFError, struct.error, zlib.error)
 
 
 def _picture_bytes(path, max_side):
@@ -101,7 +99,7 @@ def _picture_pixels(path, max_side):
     except UnidentifiedImageError:
         raise DatasetError(f"{path}: not a picture of a supported format "
                            f"({', '.join(PICTURE_FORMATS)}), nor an IDX image file") from None
-    except _pillow_errors() as error:
+    except _PILLOW_ERRORS as error:
         raise DatasetError(f"{path}: cannot decode the {kind}: "
                            f"{getattr(error, 'strerror', None) or error}") from None
 
