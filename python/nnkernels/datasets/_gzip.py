@@ -77,6 +77,10 @@ class ContentStream:
 
     def read(self, n):
         """Up to `n` bytes of content; fewer only at its end."""
+        return b"".join(self.read_chunks(n))
+
+    def read_chunks(self, n):
+        """:meth:`read` as a list of pieces, for a caller that joins them with others."""
         if not self.compressed:
             return self._read_raw(n)
         out, have = [], 0
@@ -99,7 +103,7 @@ class ContentStream:
                 if not chunk and not self._pending and self._file_done:
                     raise DatasetError(f"{self._name}: corrupt gzip data: the compressed "
                                        "stream ends before its end marker (truncated file)")
-        return out[0] if len(out) == 1 else b"".join(out)
+        return out
 
     def _read_raw(self, n):
         parts = [self._pending[:n]]
@@ -111,7 +115,7 @@ class ContentStream:
                 self._file_done = True
             parts.append(data)
             have += len(data)
-        return b"".join(parts)
+        return parts
 
     def _next_member(self):
         """Start the next gzip member; False at the end of the file (zero padding ignored)."""

@@ -113,9 +113,10 @@ def read_idx_content(path, *, max_bytes=MAX_IDX_BYTES):
             on_disk = stream.file_size()
             if on_disk is not None and on_disk != size:
                 raise _size_error(path, shape, size, on_disk, where)
-        body = stream.read(size - header_len)
-        if len(body) < size - header_len:
-            raise _size_error(path, shape, size, header_len + len(body), where)
+        body = stream.read_chunks(size - header_len)
+        found = header_len + sum(map(len, body))
+        if found < size:
+            raise _size_error(path, shape, size, found, where)
         extra = stream.skip(size + 1)
         if extra > size:
             raise DatasetError(f"{path}: overlong IDX file: the header declares shape "
@@ -123,7 +124,7 @@ def read_idx_content(path, *, max_bytes=MAX_IDX_BYTES):
                                f"{2 * size} bytes")
         if extra:
             raise _size_error(path, shape, size, size + extra, where)
-    return b"".join(head) + body
+    return b"".join(head + body)
 
 
 def parse_idx(data, name="<bytes>", *, sha256=None, max_bytes=MAX_IDX_BYTES):
