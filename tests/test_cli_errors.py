@@ -10,6 +10,7 @@ nnkernels``.
 """
 import errno
 import gzip
+import importlib.util
 import os
 import resource
 import signal
@@ -99,6 +100,8 @@ def digit_png(tmp_path):
     (["evaluate", "m.nnk", "--dataset", "cifar"], "argument --dataset: invalid choice"),
     (["predict", "m.nnk"], "the following arguments are required: IMAGE"),
     (["fetch", "cifar"], "argument name: invalid choice: 'cifar'"),
+    (["export", "m.nnk"], "the following arguments are required: OUT"),
+    (["export", "m.nnk", "m.onnx", "--opset", "5"], "argument --opset: must be an integer >= 13"),
     (["info", "--verbose"], "unrecognized arguments: --verbose"),
 ], ids=lambda v: " ".join(v) if isinstance(v, list) else None)
 def test_usage_errors_exit_2(capsys, argv, fragment):
@@ -123,6 +126,7 @@ def test_missing_files(capsys, tmp_path, model_file, digit_png):
         (["predict", nowhere / "m.nnk", digit_png], "m.nnk: no such model file"),
         (["predict", model_file, nowhere / "x.png"], "x.png: no such image file"),
         (["predict", model_file, tmp_path], f"{tmp_path}: not a file"),
+        (["export", nowhere / "m.nnk", tmp_path / "m.onnx"], "m.nnk: no such model file"),
     ]
     for argv, fragment in cases:
         status, out, err = run(capsys, *argv)
@@ -162,10 +166,12 @@ def test_malformed_model_files(capsys, tmp_path, model_file, digit_png):
     bad = tmp_path / "bad.nnk"
     for content in (b"", b"garbage" * 50, model_file.read_bytes()[:200]):
         bad.write_bytes(content)
-        for argv in (["evaluate", bad], ["predict", bad, digit_png]):
+        for argv in (["evaluate", bad], ["predict", bad, digit_png],
+                     ["export", bad, tmp_path / "m.onnx"]):
             status, out, err = run(capsys, *argv)
             assert_one_line(err, status, 1, str(bad))
             assert out == ""
+    assert not (tmp_path / "m.onnx").exists()
 
 
 def test_malformed_images(capsys, tmp_path, model_file, digit_png):
@@ -246,6 +252,15 @@ def test_full_disk_while_writing_outputs(capsys, tmp_path, monkeypatch):
     assert not [p for p in out.rglob("*") if p.is_file()]
 
 
+def test_full_disk_while_exporting(capsys, tmp_path, monkeypatch, model_file):
+    if importlib.util.find_spec("onnx") is None and not os.environ.get("CI"):
+        pytest.skip('pip install "nnkernels[onnx]"')
+    monkeypatch.setattr(os, "fsync", full_disk)
+    status, out, err = run(capsys, "export", model_file, tmp_path / "m.onnx")
+    assert_one_line(err, status, 1, "m.onnx", "No space left on device")
+    assert out == "" and not list(tmp_path.glob("*onnx*"))
+
+
 def run_process(*argv, stdout=subprocess.PIPE, limit_file_size=None, env=None):
     def limit():
         if limit_file_size is not None:
@@ -261,6 +276,9 @@ def run_process(*argv, stdout=subprocess.PIPE, limit_file_size=None, env=None):
     ["info"],
     ["predict", "MODEL", "IMAGE"],
     ["fetch", "workshop", "--data", "WORKSHOP"],
+    pytest.param(["export", "MODEL", "m.onnx"], marks=pytest.mark.skipif(
+        importlib.util.find_spec("onnx") is None and not os.environ.get("CI"),
+        reason='pip install "nnkernels[onnx]"')),
     pytest.param(["evaluate", "MODEL"], marks=needs_mnist),
     pytest.param(["train", "iris", "--data", "WORKSHOP", "--output", "out"],
                  marks=pytest.mark.skipif(not (DATA_ROOT / "workshop").is_dir(),
@@ -303,6 +321,7 @@ def interrupt(*args, **kwargs):
     (["predict", "MODEL", "IMAGE"], "nnkernels.datasets.read_images"),
     (["fetch", "mnist"], "nnkernels.datasets.fetch"),
     (["info"], "nnkernels.build_info"),
+    (["export", "MODEL", "m.onnx"], "nnkernels.cli.export.read_model_file"),
 ], ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else None)
 def test_ctrl_c(capsys, monkeypatch, model_file, digit_png, argv, target):
     if target == "nnkernels.workshop.run_iris":
