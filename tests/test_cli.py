@@ -305,7 +305,7 @@ def test_missing_and_bad_images(tmp_path, capsys):
     assert code == 1 and f"nnkernels: error: {tmp_path / 'nope.png'}: no such image file" in err
     (tmp_path / "text.png").write_text("not a picture")
     code, out, err = _run(capsys, "predict", model_file, tmp_path / "text.png")
-    assert code == 1 and "not an image Pillow can read" in err
+    assert code == 1 and "not a picture of a supported format" in err
     labels = write_idx(tmp_path / "labels-idx1-ubyte", np.arange(3, dtype=np.uint8))
     code, out, err = _run(capsys, "predict", model_file, labels)
     assert code == 1 and "expected images" in err

@@ -73,9 +73,8 @@ def test_train_writes_metrics_json(trained):
     model = nnkernels.load(trained / "model.nnk")
     meta = model.metadata
     assert metrics["model"] == "classifier" and metrics["seed"] == 3
-    assert metrics["settings"] == {"epochs": 1, "batch_size": 100, "lr": 1e-3,
-                                   "lr_schedule": "cosine", "optimizer": "rmsprop",
-                                   "weight_decay": 1e-4, "dtype": "float32",
+    defaults = nnkernels.models.TRAIN_DEFAULTS["classifier"]
+    assert metrics["settings"] == {**defaults, "epochs": 1, "dtype": "float32",
                                    "limit": 1500, "threads": 1, "ranks": 1}
     assert metrics["samples"] == {"train": 1350, "validation": 150}
     assert metrics["train"]["loss"] == meta["history"]["loss"][-1]

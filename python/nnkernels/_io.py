@@ -38,7 +38,8 @@ def atomic_output(dest, *, text=False, check=None, make_parents=True):
     is called with the complete temporary file's :class:`pathlib.Path` (it may raise to
     reject the content), and the file is moved onto `dest` with :func:`os.replace`. On
     any exception (Ctrl-C included) the temporary file is removed and `dest` is left as
-    it was: never a half-written file.
+    it was: never a half-written file. An OSError that names no file (a full disk
+    while writing) is raised again naming `dest`.
 
     Parameters
     ----------
@@ -71,6 +72,11 @@ def atomic_output(dest, *, text=False, check=None, make_parents=True):
         os.replace(tmp, dest)
         done = True
         fsync_dir(dest.parent)
+    except OSError as exc:
+        if exc.errno is None or exc.filename is not None:
+            raise
+        # a failed write or fsync (disk full, file too large) names no file: name dest
+        raise OSError(exc.errno, exc.strerror, str(dest)) from exc
     finally:
         if not done:
             with contextlib.suppress(OSError):

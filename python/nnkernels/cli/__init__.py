@@ -19,10 +19,15 @@ fetch mnist | fashion-mnist | workshop
 info
     Version, OpenMP, thread pools and BLAS in use.
 
-Every expected failure (missing data, a bad model file, an unreadable image, a
-diverging training run, a bad option) prints one ``nnkernels: error: ...`` message on
-stderr and exits with status 1 (runtime) or 2 (usage). A training run stopped with
-Ctrl-C still evaluates and saves what it has, then exits with status 130.
+Every expected failure (a bad option or an out-of-range value, missing data, a
+missing, malformed or unsupported model or image file, a diverging training run, a
+file that cannot be written, a full disk) prints one ``nnkernels: error: ...`` line on
+stderr and exits with status 2 (bad command line) or 1 (the rest). Ctrl-C prints
+``nnkernels: interrupted`` and exits with status 130; a training run stopped with
+Ctrl-C still evaluates and saves what it has first. ``--debug`` (anywhere on the
+command line) or ``NNKERNELS_DEBUG=1`` prints the Python traceback before that line.
+Anything else is a bug: its traceback is printed, then ``nnkernels: internal error:
+...``, and the status is 1.
 
 The default training settings live in :data:`nnkernels.models.TRAIN_DEFAULTS`; ``train``
 runs :func:`nnkernels.models.train_mnist`, which a Python user calls too.
@@ -60,12 +65,15 @@ Each subcommand lives in its own module of this package (``train``, ``evaluate``
 ``predict``, ``export``, ``fetch``, ``info``; ``workshop`` under ``train``), with ``add_parser(sub)``
 and ``run(args)``; what they share is in ``_common``.
 """
+import errno
 import os
 import sys
+import traceback
+import warnings
 
 from nnkernels.cli import evaluate, export, fetch, info, predict, train
-from nnkernels.cli._common import (EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME, EXIT_USAGE,
-                                   CLIError, Parser, UsageError, err)
+from nnkernels.cli._common import (DEBUG_ENV, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME,
+                                   EXIT_USAGE, CLIError, Parser, UsageError, err)
 from nnkernels.models import TRAIN_DEFAULTS
 
 __all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNTIME", "EXIT_USAGE",
@@ -104,33 +112,110 @@ def main(argv=None):
     -------
     int
         Exit status: 0 success, 1 runtime error, 2 bad command line, 130 interrupted.
+        An expected failure prints one line, ``nnkernels: error: ...``, on stderr; with
+        ``--debug`` (or ``NNKERNELS_DEBUG=1``) the traceback comes first. A bug prints
+        its traceback and ``nnkernels: internal error: ...``.
     """
-    from nnkernels import ModelFileError, NonFiniteLossError
-    from nnkernels.datasets import DatasetError
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # nnkernels.datasets refuses such pictures with its own, smaller limit: Pillow's
+    # warning, printed first, would only make the error more than one line
+    warnings.filterwarnings("ignore", message=r"Image size \(\d+ pixels\) exceeds limit",
+                            module="PIL")
     try:
         args = build_parser().parse_args(argv)
-        return args.func(args)
+        status = args.func(args)
+        try:  # a full disk behind stdout fails here, not at exit
+            sys.stdout.flush()
+        except OSError as error:
+            if isinstance(error, BrokenPipeError):
+                raise
+            raise OSError(error.errno, error.strerror, "<standard output>") from error
+        return status
     except SystemExit as exit_:  # --help and --version
         code = exit_.code
         return code if isinstance(code, int) else (0 if code is None else EXIT_USAGE)
-    except CLIError as error:
-        err(f"nnkernels: error: {error}")
-        return error.exit_code
-    except (DatasetError, ModelFileError, NonFiniteLossError) as error:
-        err(f"nnkernels: error: {error}")
+    except (Exception, KeyboardInterrupt) as error:  # noqa: BLE001 - each gets a status
+        return _report(error, _debug_requested(argv))
+
+
+def _debug_requested(argv):
+    """Whether --debug is among the options (it may not parse) or NNKERNELS_DEBUG is set."""
+    if os.environ.get(DEBUG_ENV, "") not in ("", "0"):
+        return True
+    for arg in argv:
+        if arg == "--":
+            break
+        if arg == "--debug":
+            return True
+    return False
+
+
+def _user_errors():
+    """The exceptions that report a problem with the user's input, not a bug."""
+    from nnkernels import ModelFileError, NonFiniteLossError
+    from nnkernels.datasets import DatasetError
+    return CLIError, DatasetError, ModelFileError, NonFiniteLossError
+
+
+_WRITE_ERRNOS = {errno.ENOSPC, errno.EFBIG, errno.EDQUOT, errno.EIO}
+
+
+def _describe_os_error(error):
+    """'FILE: reason' for an OSError, as the shell would say it."""
+    reason = error.strerror or str(error)
+    if error.filename is None:
+        # files written through nnkernels._io name themselves; this is stdout or alike
+        return f"cannot write the output: {reason}" if error.errno in _WRITE_ERRNOS \
+            else reason
+    names = str(error.filename)
+    if error.filename2 is not None:
+        names += f" -> {error.filename2}"
+    return f"{names}: {reason}"
+
+
+def _report(error, debug):
+    """Print what went wrong (one line, or the traceback first); return the exit status."""
+    if isinstance(error, BrokenPipeError):  # e.g. `nnkernels predict ... | head`: quiet
+        _release_stdout()
         return EXIT_RUNTIME
-    except KeyboardInterrupt:
+    expected = isinstance(error, (*_user_errors(), KeyboardInterrupt, OSError, MemoryError))
+    if debug or not expected:
+        traceback.print_exception(error, file=sys.stderr)
+    if isinstance(error, KeyboardInterrupt):
         err("nnkernels: interrupted")
         return EXIT_INTERRUPTED
-    except BrokenPipeError:  # e.g. `nnkernels predict ... | head`
-        try:  # and no second error when Python flushes stdout at exit
+    if isinstance(error, _user_errors()):
+        status, message = getattr(error, "exit_code", EXIT_RUNTIME), str(error)
+    elif isinstance(error, OSError):
+        status, message = EXIT_RUNTIME, _describe_os_error(error)
+    elif isinstance(error, MemoryError):
+        status, message = EXIT_RUNTIME, f"out of memory{f': {error}' if str(error) else ''}"
+    else:
+        err(f"nnkernels: internal error: {type(error).__name__}: {error} (this is a bug; "
+            "please report it with the traceback above)")
+        _release_stdout()
+        return EXIT_RUNTIME
+    err(f"nnkernels: error: {message}")
+    _release_stdout()
+    return status
+
+
+def _stdout_flushes():
+    try:
+        sys.stdout.flush()
+        return True
+    except (OSError, ValueError):
+        return False
+
+
+def _release_stdout():
+    """Make sure stdout can be flushed at exit: if it cannot (a closed pipe, a full
+    disk), point it at /dev/null, so that Python does not print a second error."""
+    if not _stdout_flushes():
+        try:
             os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-        except (OSError, ValueError):
+        except (OSError, ValueError, AttributeError):
             pass
-        return EXIT_RUNTIME
-    except OSError as error:  # an output file or folder that cannot be written
-        err(f"nnkernels: error: {error}")
-        return EXIT_RUNTIME
 
 
 if __name__ == "__main__":

@@ -21,8 +21,22 @@ class UsageError(CLIError):
     exit_code = EXIT_USAGE
 
 
+#: An environment variable that, set to anything but "" or "0", shows tracebacks.
+DEBUG_ENV = "NNKERNELS_DEBUG"
+
+
 class Parser(argparse.ArgumentParser):
-    """argparse that reports a bad command line as a UsageError instead of exiting."""
+    """argparse that reports a bad command line as a UsageError instead of exiting.
+
+    Every parser and subparser takes ``--debug``, so that it may come anywhere on
+    the command line (main reads it from the arguments, even when they do not parse).
+    """
+
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.add_argument("--debug", action="store_true", default=argparse.SUPPRESS,
+                          help=f"on an error, show the Python traceback too (or set "
+                               f"{DEBUG_ENV}=1)")
 
     def error(self, message):
         raise UsageError(f"{message} (see '{self.prog} --help')")
@@ -54,6 +68,18 @@ def float_above(low, inclusive):
         return value
     parse.__name__ = "number"
     return parse
+
+
+def thread_count(text):
+    """A thread count from 1 to the number of CPUs this process may run on: more
+    threads than CPUs only make the kernels and BLAS wait for each other."""
+    from nnkernels._threads import _default_num_threads
+    value = int_at_least(1)(text)
+    cpus = _default_num_threads()
+    if value > cpus:
+        raise argparse.ArgumentTypeError(
+            f"must be at most {cpus}, the number of CPUs this process may use; got {value}")
+    return value
 
 
 positive_float = float_above(0, inclusive=False)

@@ -14,11 +14,13 @@ STDIN = "-"
 
 
 def add_parser(sub):
+    from nnkernels.datasets._images import MAX_IMAGE_SIDE
     p = sub.add_parser(
         "predict", help="classify or reconstruct images with a saved model",
-        description="Run a saved model on images. A PNG or JPEG (or any picture Pillow "
-                    "reads) is converted to 28x28 grayscale; MNIST digits are light on a "
-                    "dark background, so a picture whose mean brightness is above 0.5 is "
+        description="Run a saved model on images. A picture (PNG, JPEG, BMP, GIF, TIFF, "
+                    f"WebP or PPM, at most {MAX_IMAGE_SIDE} pixels a side) is "
+                    "converted to 28x28 grayscale; MNIST digits are light on a dark "
+                    "background, so a picture whose mean brightness is above 0.5 is "
                     "inverted (and the output says so). An IDX image file (such as "
                     "t10k-images-idx3-ubyte[.gz]) contributes every image it holds, as is. "
                     "A folder contributes every file in it (hidden ones aside), in name "

@@ -10,8 +10,9 @@ import numpy as np
 
 from nnkernels.cli import workshop
 from nnkernels.cli._common import (DATASET_NAMES, EXIT_INTERRUPTED, EXIT_OK, CLIError,
-                                   UsageError, add_data_options, class_names, err, int_at_least,
-                                   load_data, non_negative_float, positive_float, threads)
+                                   UsageError, add_data_options, class_names, err,
+                                   int_at_least, load_data, non_negative_float, positive_float,
+                                   thread_count, threads)
 from nnkernels.models import (COSINE_FINAL_DIVISOR, LR_SCHEDULES, OPTIMIZERS, STEP_EVERY,
                               STEP_FACTOR, TRAIN_DEFAULTS)
 
@@ -64,9 +65,9 @@ def _add_model_parser(sub, model):
     p.add_argument("--seed", type=int_at_least(0),
                    help="seed of the initial weights and of the shuffling (default: a "
                         "random seed, printed and stored in the model's metadata)")
-    p.add_argument("--threads", type=int_at_least(1), metavar="N",
-                   help="threads for the kernels and BLAS (default: nnkernels' default, "
-                        "see 'nnkernels info')")
+    p.add_argument("--threads", type=thread_count, metavar="N",
+                   help="threads for the kernels and BLAS, at most the number of CPUs "
+                        "(default: nnkernels' default, see 'nnkernels info')")
     p.add_argument("--dtype", choices=("float32", "float64"), default="float32",
                    help="floating-point type of the weights and the computation "
                         "(default: %(default)s)")

@@ -76,6 +76,11 @@ def download(url, dest, *, check=None, timeout=DEFAULT_TIMEOUT, max_bytes=MAX_BY
     _log(f"downloading {url}")
     request = urllib.request.Request(url, headers={"User-Agent": "nnkernels"})
     with urllib.request.urlopen(request, timeout=timeout) as response:
+        declared = response.headers.get("Content-Length")
+        if declared is not None and declared.strip().isdigit() \
+                and int(declared) > max_bytes:
+            raise DatasetError(f"{url}: the server announces {int(declared)} bytes, more "
+                               f"than the limit of {max_bytes}")
         with atomic_output(dest, check=check) as out:
             total = 0
             while True:

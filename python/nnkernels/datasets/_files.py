@@ -14,10 +14,13 @@ import hashlib
 import os
 from pathlib import Path
 
-__all__ = ["DATA_ENV", "SYSTEM_DIRS", "cache_dir", "candidate_dirs", "sha256_hex"]
+__all__ = ["DATA_ENV", "SYSTEM_DIRS", "cache_dir", "candidate_dirs", "sha256_hex",
+           "sha256_file", "read_at_most"]
 
 #: Environment variable naming a folder that holds one sub-folder per data set.
 DATA_ENV = "NNKERNELS_DATA"
+
+_CHUNK = 2**20
 
 #: System-wide data folders, searched last (read-only; nothing is written there).
 SYSTEM_DIRS = ("/usr/share/datasets",)
@@ -65,3 +68,30 @@ def candidate_dirs(name, path=None, *, system=True):
 def sha256_hex(data):
     """Return the hexadecimal SHA-256 digest of the bytes ``data``."""
     return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path):
+    """Return the hexadecimal SHA-256 digest of the file at ``path``, read in chunks."""
+    with open(path, "rb") as f:
+        return hashlib.file_digest(f, "sha256").hexdigest()
+
+
+def read_at_most(path, limit):
+    """Return ``(data, complete)``: the file's first ``limit`` bytes, and whether that was
+    all of it.  Read in chunks, so a device or a pipe costs what it yields, and a
+    limit costs nothing until bytes arrive (``read(n)`` would allocate ``n`` at once).
+
+    Raises
+    ------
+    OSError
+        The file cannot be opened or read.
+    """
+    parts, total = [], 0
+    with open(path, "rb") as f:
+        while total <= limit:
+            chunk = f.read(min(_CHUNK, limit + 1 - total))
+            if not chunk:
+                return b"".join(parts), True
+            parts.append(chunk)
+            total += len(chunk)
+    return b"".join(parts)[:limit], False

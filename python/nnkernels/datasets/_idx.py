@@ -9,52 +9,125 @@ from the file name.
 """
 
 import gzip
-import zlib
+import math
 from pathlib import Path
 
 import numpy as np
 
-from ._errors import DatasetError
 from nnkernels._io import atomic_output
 
+from ._errors import DatasetError
 from ._files import sha256_hex
+from ._gzip import ContentStream
 
-__all__ = ["read_idx", "write_idx", "idx_bytes", "decompressed_bytes", "parse_idx"]
+__all__ = ["MAX_IDX_BYTES", "read_idx", "write_idx", "idx_bytes", "read_idx_content",
+           "parse_idx"]
 
 LABELS_MAGIC = 0x00000801
 IMAGES_MAGIC = 0x00000803
 _UBYTE = 0x08
-_GZIP_MAGIC = b"\x1f\x8b"
+
+#: Largest IDX content (header and elements, after decompression) read by default:
+#: 1 GiB (MNIST's largest file is 47 MB). Pass ``max_bytes=`` to read larger files.
+MAX_IDX_BYTES = 2**30
 
 
-def decompressed_bytes(path, data=None):
-    """Return the content of ``path``, gunzipped if it starts with ``1f 8b``.
+def _header(read, name, max_bytes):
+    """Check the IDX header that ``read(n)`` yields; return (header length, shape, size).
+
+    ``size`` (header plus elements) is computed with Python integers, so it cannot
+    overflow, and is checked against ``max_bytes`` before anything is allocated.
+    """
+    magic = read(4)
+    if len(magic) < 4:
+        raise DatasetError(f"{name}: {len(magic)} bytes is too short for an IDX header "
+                           "(expected at least 4)")
+    if magic[0] or magic[1] or magic[3] not in (1, 3):
+        raise DatasetError(
+            f"{name}: bad IDX magic number 0x{int.from_bytes(magic, 'big'):08x}: expected "
+            f"0x{LABELS_MAGIC:08x} (labels) or 0x{IMAGES_MAGIC:08x} (images)")
+    if magic[2] != _UBYTE:
+        raise DatasetError(f"{name}: IDX element type 0x{magic[2]:02x} is not supported: "
+                           f"expected 0x{_UBYTE:02x} (unsigned byte)")
+    header_len = 4 + 4 * magic[3]
+    dims = read(header_len - 4)
+    if len(dims) < header_len - 4:
+        raise DatasetError(f"{name}: truncated IDX header: expected {header_len} bytes, "
+                           f"found {4 + len(dims)}")
+    shape = tuple(int.from_bytes(dims[i:i + 4], "big") for i in range(0, len(dims), 4))
+    size = header_len + math.prod(shape)
+    if size > max_bytes:
+        raise DatasetError(
+            f"{name}: the IDX header declares shape {shape}, i.e. {size} bytes, more than "
+            f"the limit of {max_bytes} bytes (pass a larger max_bytes= to read it)")
+    return header_len, shape, size
+
+
+def _size_error(name, shape, size, found, where="the file holds"):
+    what = "truncated" if found < size else "overlong"
+    return DatasetError(f"{name}: {what} IDX file: the header declares shape {shape}, i.e. "
+                        f"{size} bytes, but {where} {found} bytes")
+
+
+def read_idx_content(path, *, max_bytes=MAX_IDX_BYTES):
+    """Return the IDX content of ``path`` (gunzipped if it starts with ``1f 8b``).
+
+    The header is read and checked first; the body is read (or decompressed) only up
+    to the size the header declares, which must not exceed ``max_bytes``, and the
+    compressed input is capped at twice that plus 1 MiB.
 
     Parameters
     ----------
     path : path-like
-        The file (also used to name it in error messages).
-    data : bytes, optional
-        The file's bytes, if already read.
+    max_bytes : int, default :data:`MAX_IDX_BYTES`
 
     Returns
     -------
     bytes
+        The whole content, header included, of exactly the declared size.
+
+    Raises
+    ------
+    DatasetError
+        Unreadable file, corrupt gzip data, a bad header, or a content size that does
+        not match the header (truncated or overlong) or exceeds ``max_bytes``.
     """
-    if data is None:
-        try:
-            data = Path(path).read_bytes()
-        except OSError as exc:
-            raise DatasetError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
-    if data[:2] == _GZIP_MAGIC:
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise DatasetError(f"{path}: corrupt gzip data: {exc}") from exc
-    return data
+    try:
+        f = open(path, "rb")
+    except OSError as exc:
+        raise DatasetError(f"{path}: cannot read file: {exc.strerror or exc}") from exc
+    with f:
+        stream = ContentStream(f, str(path))
+        head = []
+
+        def read(n):
+            head.append(stream.read(n))
+            return head[-1]
+
+        header_len, shape, size = _header(read, path, max_bytes)
+        if stream.compressed:
+            stream.max_input = 2 * size + 2**20
+            where = "the decompressed content holds"
+        else:
+            where = "the file holds"
+            on_disk = stream.file_size()
+            if on_disk is not None and on_disk != size:
+                raise _size_error(path, shape, size, on_disk, where)
+        body = stream.read_chunks(size - header_len)
+        found = header_len + sum(map(len, body))
+        if found < size:
+            raise _size_error(path, shape, size, found, where)
+        extra = stream.skip(size + 1)
+        if extra > size:
+            raise DatasetError(f"{path}: overlong IDX file: the header declares shape "
+                               f"{shape}, i.e. {size} bytes, but {where} more than "
+                               f"{2 * size} bytes")
+        if extra:
+            raise _size_error(path, shape, size, size + extra, where)
+    return b"".join(head + body)
 
 
-def parse_idx(data, name="<bytes>", *, sha256=None):
+def parse_idx(data, name="<bytes>", *, sha256=None, max_bytes=MAX_IDX_BYTES):
     """Parse decompressed IDX bytes into an array.
 
     Parameters
@@ -65,6 +138,8 @@ def parse_idx(data, name="<bytes>", *, sha256=None):
         How to name the source in error messages.
     sha256 : str, optional
         Expected hexadecimal SHA-256 of ``data``; checked after the structure.
+    max_bytes : int, default :data:`MAX_IDX_BYTES`
+        Largest declared size accepted.
 
     Returns
     -------
@@ -77,44 +152,36 @@ def parse_idx(data, name="<bytes>", *, sha256=None):
     ------
     DatasetError
         Short header, wrong magic number or element type, declared size not
-        matching the file size (truncated or overlong), or digest mismatch.
+        matching the data (truncated or overlong) or above ``max_bytes``, or
+        digest mismatch.
     """
-    if len(data) < 4:
-        raise DatasetError(f"{name}: {len(data)} bytes is too short for an IDX header "
-                           "(expected at least 4)")
-    magic = int.from_bytes(data[:4], "big")
-    if data[0] or data[1] or data[3] not in (1, 3):
-        raise DatasetError(
-            f"{name}: bad IDX magic number 0x{magic:08x}: expected 0x{LABELS_MAGIC:08x} "
-            f"(labels) or 0x{IMAGES_MAGIC:08x} (images)")
-    if data[2] != _UBYTE:
-        raise DatasetError(f"{name}: IDX element type 0x{data[2]:02x} is not supported: "
-                           f"expected 0x{_UBYTE:02x} (unsigned byte)")
-    ndim = data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise DatasetError(f"{name}: truncated IDX header: expected {header} bytes, "
-                           f"found {len(data)}")
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, 4))
-    expected = header + int(np.prod(shape, dtype=np.int64))
-    if len(data) != expected:
-        what = "truncated" if len(data) < expected else "overlong"
-        raise DatasetError(
-            f"{name}: {what} IDX file: the header declares shape {shape}, i.e. "
-            f"{expected} bytes, but the file holds {len(data)} bytes")
+    view = memoryview(data)
+    offset = 0
+
+    def read(n):
+        nonlocal offset
+        offset += n
+        return bytes(view[offset - n:offset])
+
+    header_len, shape, size = _header(read, name, max_bytes)
+    if len(data) != size:
+        raise _size_error(name, shape, size, len(data))
     if sha256 is not None:
         actual = sha256_hex(data)
         if actual != sha256:
             raise DatasetError(f"{name}: SHA-256 of the decompressed content is {actual}, "
                                f"expected {sha256}")
-    return np.frombuffer(data, np.uint8, expected - header, header).reshape(shape)
+    return np.frombuffer(data, np.uint8, size - header_len, header_len).reshape(shape)
 
 
-def read_idx(path, *, sha256=None):
+def read_idx(path, *, sha256=None, max_bytes=MAX_IDX_BYTES):
     """Read an IDX file of unsigned bytes, raw or gzip-compressed.
 
     This low-level reader checks only the file's structure (and the digest if
-    ``sha256`` is given), so it can read custom IDX files.
+    ``sha256`` is given), so it can read custom IDX files.  Sizes are checked before
+    anything is allocated: the size the header declares (computed without overflow)
+    must match the bytes present and stay within ``max_bytes``, and a gzip file is
+    decompressed only up to that size.
 
     Parameters
     ----------
@@ -122,6 +189,8 @@ def read_idx(path, *, sha256=None):
         The file.  gzip compression is detected from its first two bytes.
     sha256 : str, optional
         Expected SHA-256 (hex) of the *decompressed* content.
+    max_bytes : int, default :data:`MAX_IDX_BYTES` (1 GiB)
+        Largest content (header and elements, decompressed) accepted.
 
     Returns
     -------
@@ -131,9 +200,10 @@ def read_idx(path, *, sha256=None):
     Raises
     ------
     DatasetError
-        See :func:`parse_idx`; also when the file cannot be read or un-gzipped.
+        See :func:`read_idx_content` and :func:`parse_idx`.
     """
-    return parse_idx(decompressed_bytes(path), str(path), sha256=sha256)
+    return parse_idx(read_idx_content(path, max_bytes=max_bytes), str(path), sha256=sha256,
+                     max_bytes=max_bytes)
 
 
 def idx_bytes(array):

@@ -9,7 +9,7 @@ from . import _pypi
 from ._errors import DatasetError
 from ._fetch import DEFAULT_TIMEOUT, download_files, mirrors_from_env
 from ._files import DATA_ENV, cache_dir, candidate_dirs, sha256_hex
-from ._idx import decompressed_bytes, parse_idx
+from ._idx import parse_idx, read_idx_content
 
 __all__ = ["DatasetInfo", "DATASETS", "IDX_FILES", "MNIST_MIRRORS", "FASHION_MNIST_MIRRORS",
            "load_mnist", "load_fashion_mnist", "fetch_idx"]
@@ -149,7 +149,7 @@ def _read_file(folder, fname, sha256):
     for candidate in (folder / fname, folder / f"{fname}.gz"):
         if candidate.is_file():
             try:
-                return _check_content(decompressed_bytes(candidate), str(candidate), fname,
+                return _check_content(read_idx_content(candidate), str(candidate), fname,
                                       sha256)
             except DatasetError as exc:
                 problems.append(str(exc))
@@ -253,7 +253,7 @@ def _download(info, cache, mirrors, tried, timeout):
             pass
 
         def check(tmp, fname=fname):
-            _check_content(decompressed_bytes(tmp), f"{fname}.gz (downloaded)", fname,
+            _check_content(read_idx_content(tmp), f"{fname}.gz (downloaded)", fname,
                            info.sha256[fname])
 
         items.append((f"{fname}.gz", f"{fname}.gz", check))

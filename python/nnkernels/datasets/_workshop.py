@@ -16,7 +16,7 @@ import numpy as np
 from ._csv import read_csv
 from ._errors import DatasetError
 from ._fetch import DEFAULT_TIMEOUT, download_files, mirrors_from_env
-from ._files import DATA_ENV, cache_dir, candidate_dirs, sha256_hex
+from ._files import DATA_ENV, cache_dir, candidate_dirs, sha256_file
 
 __all__ = ["WORKSHOP_FILES", "WORKSHOP_URLS", "Table", "parse_fico_range", "parse_percent",
            "load_advertising", "load_loan_data", "load_iris", "fetch_workshop"]
@@ -146,7 +146,10 @@ def _good(file, verify):
     if not file.is_file():
         return "missing"
     if verify:
-        actual = sha256_hex(file.read_bytes())
+        try:
+            actual = sha256_file(file)
+        except OSError as exc:
+            return f"cannot read: {exc.strerror or exc}"
         expected = WORKSHOP_FILES[file.name][1]
         if actual != expected:
             return f"SHA-256 is {actual}, expected {expected}"
@@ -204,7 +207,7 @@ def fetch_workshop(filenames=None, path=None, *, download=True, verify=True, url
             remote, digest = WORKSHOP_FILES[fname]
 
             def check(tmp, fname=fname, digest=digest):
-                actual = sha256_hex(tmp.read_bytes())
+                actual = sha256_file(tmp)
                 if actual != digest:
                     raise DatasetError(f"{fname} (downloaded): SHA-256 is {actual}, "
                                        f"expected {digest}")
