@@ -6,6 +6,9 @@ import os
 import tempfile
 from pathlib import Path
 
+#: Temporary files are named ``.<dest name>.<writer pid>.<random>.part`` beside dest.
+TEMP_SUFFIX = ".part"
+
 
 def new_file_mode(path):
     """Permission bits for a file written at `path`: those of the file it replaces,
@@ -28,6 +31,46 @@ def fsync_dir(folder):
             os.close(fd)
 
 
+def _pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # EPERM: alive, another user's
+        return True
+    return True
+
+
+def remove_stale_temporaries(dest):
+    """Remove the temporary files that writers of `dest` killed mid-write (SIGKILL,
+    power loss) left beside it; returns their number.
+
+    A temporary file names its writer's pid; only those of processes that no longer
+    exist are removed (a live writer's, this process's included, is left alone).
+    POSIX only: elsewhere nothing is removed. A reused pid merely keeps a stale file.
+    """
+    if os.name != "posix":
+        return 0
+    dest = Path(dest)
+    prefix = f".{dest.name}."
+    removed = 0
+    try:
+        entries = list(os.scandir(dest.parent))
+    except OSError:
+        return 0
+    for entry in entries:
+        name = entry.name
+        if not (name.startswith(prefix) and name.endswith(TEMP_SUFFIX)):
+            continue
+        pid = name[len(prefix):-len(TEMP_SUFFIX)].split(".", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid() or _pid_alive(int(pid)):
+            continue
+        with contextlib.suppress(OSError):
+            os.unlink(entry.path)
+            removed += 1
+    return removed
+
+
 @contextlib.contextmanager
 def atomic_output(dest, *, text=False, check=None, make_parents=True):
     """Write `dest` atomically: a temporary file in the same folder, then a rename.
@@ -39,7 +82,9 @@ def atomic_output(dest, *, text=False, check=None, make_parents=True):
     reject the content), and the file is moved onto `dest` with :func:`os.replace`. On
     any exception (Ctrl-C included) the temporary file is removed and `dest` is left as
     it was: never a half-written file. An OSError that names no file (a full disk
-    while writing) is raised again naming `dest`.
+    while writing) is raised again naming `dest`. A writer killed outright (SIGKILL)
+    cannot clean up: its temporary file names its pid, and the next write of `dest`
+    removes it (:func:`remove_stale_temporaries`); temporary names never collide.
 
     Parameters
     ----------
@@ -53,7 +98,9 @@ def atomic_output(dest, *, text=False, check=None, make_parents=True):
     if make_parents:
         dest.parent.mkdir(parents=True, exist_ok=True)
     mode = new_file_mode(dest)
-    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.", suffix=".part")
+    remove_stale_temporaries(dest)
+    fd, tmp = tempfile.mkstemp(dir=dest.parent, prefix=f".{dest.name}.{os.getpid()}.",
+                               suffix=TEMP_SUFFIX)
     done = False
     try:
         with os.fdopen(fd, "wb") as raw:
