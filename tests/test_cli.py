@@ -148,6 +148,9 @@ def test_ctrl_c_still_evaluates_and_saves(tmp_path, capsys, data_env, monkeypatc
 
     monkeypatch.setattr(nnkernels.callbacks.CSVLogger, "on_batch_end", on_batch_end,
                         raising=False)
+    # One step per call of the plan: the signal then stops it inside epoch 2 (with
+    # whole epochs per call, epoch 2 would be complete, and training stop after it).
+    monkeypatch.setattr(nnkernels.training, "CHUNK_SECONDS", 1e-12)
     code, out, err = _run(capsys, "train", "classifier", "--limit", "500", "--epochs", "5",
                           "--batch-size", "50", "--output", tmp_path / "run")
     assert code == cli.EXIT_INTERRUPTED

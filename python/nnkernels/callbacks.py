@@ -4,6 +4,9 @@ Hooks: on_train_begin(logs), on_epoch_begin(epoch, logs), on_batch_end(batch, lo
 on_epoch_end(epoch, logs), on_train_end(logs). Epochs and batches count from 0.
 ``logs`` at epoch end holds 'loss', 'accuracy' (classifiers), 'val_loss',
 'val_accuracy' (with validation data), 'lr', 'samples_per_second', 'seconds'.
+on_train_begin's holds fit's 'epochs', 'steps', 'batch_size', 'samples', 'seed',
+'shuffle', 'initial_epoch', 'initial_step'; on_train_end's 'epochs_completed',
+'steps_into_epoch' (of the next epoch, when interrupted) and 'interrupted'.
 A callback stops training by setting ``model.stop_training = True``.
 """
 import csv
@@ -13,6 +16,10 @@ import sys
 import time
 
 from nnkernels._io import atomic_output
+
+#: What fit logs that depends on the machine's speed: left out of model files and
+#: checkpoints, so that the same data, seed and thread count give the same bytes.
+TIMING_LOGS = ("samples_per_second", "seconds")
 
 
 class Callback:
@@ -105,17 +112,24 @@ class CSVLogger(Callback):
     """Append one row per epoch (epoch, then every logged value) to a CSV file.
 
     The file is rewritten at each epoch through a temporary file, so it is never
-    half-written.
+    half-written. With ``append=True`` a resumed fit keeps the rows of the epochs
+    before its initial_epoch that the file already holds.
     """
 
     root_only = True
 
-    def __init__(self, path):
+    def __init__(self, path, append=False):
         self.path = os.fspath(path)
+        self.append = append
         self.rows = []
 
     def on_train_begin(self, logs):
         self.rows = []
+        first = logs.get("initial_epoch", 0)
+        if self.append and first and os.path.exists(self.path):
+            with open(self.path, newline="", encoding="utf-8") as f:
+                self.rows = [row for row in csv.DictReader(f)
+                             if row.get("epoch", "").isdigit() and int(row["epoch"]) <= first]
 
     def on_epoch_end(self, epoch, logs):
         self.rows.append({"epoch": epoch + 1, **logs})
@@ -124,6 +138,83 @@ class CSVLogger(Callback):
             writer = csv.DictWriter(f, fieldnames=fields)
             writer.writeheader()
             writer.writerows(self.rows)
+
+
+class ModelCheckpoint(Callback):
+    """Save the model, its optimizer state and its training position to `path`
+    every `every` epochs, and when training is interrupted (Ctrl-C, SIGTERM: the
+    weights of the last completed step).
+
+    The file is an ordinary model file (nnkernels.load reads it); its metadata
+    (``load(path, with_metadata=True)``) holds 'checkpoint' (epochs_completed,
+    steps_into_epoch, epochs, batch_size, samples, seed, shuffle, interrupted) and
+    'history' (the logs of the epochs so far). :func:`resume_arguments` turns it into
+    the arguments of the fit that continues bit for bit.
+
+    Parameters
+    ----------
+    path : str or os.PathLike
+    every : int >= 1, epochs between saves
+    history : dict of str -> list, optional
+        The 'history' of the checkpoint a fit resumes from (kept up to its
+        initial_epoch), so that later checkpoints hold the whole run's.
+    """
+
+    root_only = True
+
+    def __init__(self, path, every=1, history=None):
+        from nnkernels._checks import positive_int
+        self.path = os.fspath(path)
+        self.every = positive_int("ModelCheckpoint", "every", every)
+        self.initial_history = history or {}
+
+    def on_train_begin(self, logs):
+        self.params = dict(logs)
+        first = logs.get("initial_epoch", 0)
+        self.history = {k: list(v[:first]) for k, v in self.initial_history.items()}
+
+    def on_epoch_end(self, epoch, logs):
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+        if (epoch + 1) % self.every == 0:
+            self._save(epoch + 1, 0, False)
+
+    def on_train_end(self, logs):
+        if logs.get("interrupted"):
+            self._save(logs["epochs_completed"], logs["steps_into_epoch"], True)
+
+    def _save(self, epochs_completed, steps, interrupted):
+        from nnkernels.serialization import save
+        p = self.params
+        position = {"epochs_completed": epochs_completed, "steps_into_epoch": steps,
+                    "epochs": p["epochs"], "batch_size": p["batch_size"],
+                    "samples": p["samples"], "seed": p["seed"], "shuffle": p["shuffle"],
+                    "interrupted": interrupted}
+        history = {k: [float(v) for v in values] for k, values in self.history.items()
+                   if k not in TIMING_LOGS}
+        save(self.model, self.path, metadata={"checkpoint": position, "history": history})
+
+
+def resume_arguments(metadata):
+    """The keyword arguments of the ``fit`` that continues the run a
+    :class:`ModelCheckpoint` saved: epochs, batch_size, seed, shuffle, initial_epoch,
+    initial_step (with the same data, callbacks and learning-rate schedule, the
+    result is bit for bit that of the uninterrupted run).
+
+    Parameters
+    ----------
+    metadata : dict, the second value of ``nnkernels.load(path, with_metadata=True)``
+    """
+    position = metadata.get("checkpoint") if isinstance(metadata, dict) else None
+    keys = ("epochs", "batch_size", "seed", "shuffle", "epochs_completed",
+            "steps_into_epoch")
+    if not isinstance(position, dict) or any(k not in position for k in keys):
+        raise ValueError("resume_arguments: the file is not a ModelCheckpoint (no "
+                         "'checkpoint' with " + ", ".join(keys) + " in its metadata)")
+    return {"epochs": position["epochs"], "batch_size": position["batch_size"],
+            "seed": position["seed"], "shuffle": position["shuffle"],
+            "initial_epoch": position["epochs_completed"],
+            "initial_step": position["steps_into_epoch"]}
 
 
 class EarlyStopping(Callback):

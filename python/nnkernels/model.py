@@ -159,7 +159,8 @@ class Sequential:
         return np.ascontiguousarray(y, dtype=self.dtype)
 
     def fit(self, x, y, epochs=1, batch_size=100, validation_data=None, shuffle=True,
-            seed=None, callbacks=(), verbose=1, distributed=False):
+            seed=None, callbacks=(), verbose=1, distributed=False, initial_epoch=0,
+            initial_step=0):
         """Train on (x, y) in minibatches.
 
         Parameters
@@ -177,6 +178,11 @@ class Sequential:
             under ``mpiexec -n N``); every rank passes the same x, y and settings, and
             `batch_size` is the global batch, shared among the ranks. See
             nnkernels.distributed and docs/distributed.md.
+        initial_epoch, initial_step : int >= 0
+            Resume: start at this epoch (counting from 0; `epochs` stays the total) and
+            its step, with the row order an uninterrupted fit of the same `seed` would
+            use. A model restored from a :class:`~nnkernels.callbacks.ModelCheckpoint`
+            then continues bit for bit (``training.resume_arguments``).
 
         Returns
         -------
@@ -187,6 +193,8 @@ class Sequential:
         comm = communicator(distributed)
         epochs = positive_int("fit", "epochs", epochs)
         batch_size = positive_int("fit", "batch_size", batch_size)
+        initial_epoch = positive_int("fit", "initial_epoch", initial_epoch, low=0)
+        initial_step = positive_int("fit", "initial_step", initial_step, low=0)
         targets_are_inputs = y is x
         x = self._check_x("fit", x)
         # An autoencoder's fit(x, x): check the converted x as targets, so that y stays
@@ -203,7 +211,8 @@ class Sequential:
                                                     x_val.shape[0]))
         return fit_loop(self, x, y, epochs=epochs, batch_size=batch_size,
                         validation_data=validation_data, shuffle=shuffle, seed=seed,
-                        callbacks=callbacks, verbose=verbose, comm=comm)
+                        callbacks=callbacks, verbose=verbose, comm=comm,
+                        initial_epoch=initial_epoch, initial_step=initial_step)
 
     def evaluate(self, x, y, batch_size=1000):
         """Mean loss (and accuracy for classifiers) over (x, y).

@@ -1,5 +1,6 @@
 """The talk's two MNIST models, built and compiled in one call, and their training
 recipe (train_mnist: what ``nnkernels train`` runs)."""
+from nnkernels.callbacks import TIMING_LOGS
 from nnkernels.layers import Dense
 from nnkernels.model import Sequential
 from nnkernels.optimizers import RMSProp
@@ -108,7 +109,8 @@ def validation_split(n, size=VALIDATION_SIZE):
 
 def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
                 seed=None, dtype="float32", limit=None, validation_size=VALIDATION_SIZE,
-                callbacks=(), verbose=1, distributed=False, **overrides):
+                callbacks=(), verbose=1, distributed=False, checkpoint=None,
+                checkpoint_every=1, resume=None, **overrides):
     """Train the talk's classifier or autoencoder with the recommended settings.
 
     The last ``validation_split(n)`` training images (5,000 of MNIST's 60,000) are
@@ -126,6 +128,14 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     callbacks : more Callbacks for fit
     distributed : as for Sequential.fit (True: data-parallel over the MPI ranks; the
         seed is rank 0's, and every rank ends with the same model)
+    checkpoint : path, optional
+        Save a :class:`~nnkernels.callbacks.ModelCheckpoint` there every
+        `checkpoint_every` epochs and when training is interrupted (Ctrl-C, SIGTERM).
+    resume : path, optional
+        A checkpoint to continue from: its settings, seed and position are used, and
+        the run ends with the bits of the uninterrupted one. Settings given here must
+        agree with the checkpoint's, except `epochs` (a longer run; the learning-rate
+        schedule then follows the new count). Not with `distributed`.
     **overrides : epochs, batch_size, lr, lr_schedule, optimizer, weight_decay
         (defaults: TRAIN_DEFAULTS[kind])
 
@@ -140,14 +150,25 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     import time
 
     from nnkernels import datasets
+    from nnkernels.callbacks import ModelCheckpoint, resume_arguments
     if kind not in TRAIN_DEFAULTS:
         raise ValueError(f"kind must be 'classifier' or 'autoencoder'; got {kind!r}")
     unknown = set(overrides) - set(TRAIN_DEFAULTS[kind])
     if unknown:
         raise TypeError(f"train_mnist: unknown setting(s) {sorted(unknown)}; expected "
                         f"{sorted(TRAIN_DEFAULTS[kind])}")
-    settings = {**TRAIN_DEFAULTS[kind], **overrides}
-    seed = seed if seed is not None else secrets.randbelow(2 ** 31)
+    run = {"model": kind, "dataset": dataset, **TRAIN_DEFAULTS[kind], **overrides,
+           "seed": seed, "dtype": dtype, "limit": limit, "validation_size": validation_size}
+    restored, position, previous, samples = None, {}, {}, None
+    if resume is not None:
+        from nnkernels.serialization import load
+        restored, meta = load(resume, with_metadata=True)
+        position = resume_arguments(meta)
+        previous, samples = meta.get("history", {}), meta["checkpoint"].get("samples")
+        run = _resumed_settings(resume, restored.metadata, run, overrides, kind)
+    settings = {key: run[key] for key in TRAIN_DEFAULTS[kind]}
+    seed = run["seed"] if run["seed"] is not None else secrets.randbelow(2 ** 31)
+    dataset, dtype, limit = run["dataset"], run["dtype"], run["limit"]
     if distributed:
         from nnkernels.distributed import communicator
         distributed = communicator(distributed)
@@ -160,29 +181,41 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
                                                                         download=download)
     if limit is not None:
         x, y = x[:limit], y[:limit]
-    n_val = validation_split(len(x), validation_size)
+    n_val = validation_split(len(x), run["validation_size"])
     x_train, x_val = x[:len(x) - n_val], x[len(x) - n_val:]
     y_train, y_val = y[:len(y) - n_val], y[len(y) - n_val:]
+    if resume is not None and samples != len(x_train):
+        raise ValueError(f"{resume}: the checkpoint was trained on {samples} images; "
+                         f"this data set gives {len(x_train)}")
     classifier = kind == "classifier"
     build = mnist_classifier if classifier else mnist_autoencoder
-    model = build(dtype=dtype, seed=seed, optimizer=make_optimizer(
-        settings["optimizer"], settings["lr"], settings["weight_decay"]))
+    model = restored if restored is not None else build(
+        dtype=dtype, seed=seed, optimizer=make_optimizer(
+            settings["optimizer"], settings["lr"], settings["weight_decay"]))
+    model.metadata = {**run, "seed": seed}  # what a checkpoint needs to resume
     scheduler, _, _ = lr_scheduler(settings["lr_schedule"], settings["lr"],
                                    settings["epochs"])
+    saver = [ModelCheckpoint(checkpoint, every=checkpoint_every, history=previous)
+             ] if checkpoint is not None else []
     started = time.perf_counter()
     history = model.fit(
         x_train, y_train if classifier else x_train, epochs=settings["epochs"],
-        batch_size=settings["batch_size"], seed=seed, verbose=verbose,
-        distributed=distributed,
+        batch_size=settings["batch_size"], seed=position.get("seed", seed),
+        verbose=verbose, distributed=distributed,
+        initial_epoch=position.get("initial_epoch", 0),
+        initial_step=position.get("initial_step", 0),
         validation_data=((x_val, y_val if classifier else x_val) if n_val else None),
-        callbacks=[*([scheduler] if scheduler else []), *callbacks])
+        callbacks=[*([scheduler] if scheduler else []), *saver, *callbacks])
     train_seconds = time.perf_counter() - started
+    _prepend_history(history, previous, position.get("initial_epoch", 0))
     test = model.evaluate(x_test, y_test if classifier else x_test)
     results = {"model": kind, "dataset": dataset, **settings, "seed": seed,
                "dtype": dtype, "limit": limit, "train_samples": len(x_train),
                "validation_samples": n_val, "epochs_completed": len(history.epoch),
                "interrupted": history.interrupted, "final_lr": model.optimizer.lr,
                "train_seconds": train_seconds}
+    if resume is not None:
+        results["resumed_from_epoch"] = position["initial_epoch"]
     for key in ("val_loss", "val_accuracy"):
         if history.history.get(key):
             results[key] = history.history[key][-1]
@@ -191,11 +224,43 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     # The model file holds no timings: the same data, seed and thread count give the
     # same bytes.
     model.metadata = {**{k: v for k, v in results.items() if k != "train_seconds"},
+                      "validation_size": run["validation_size"],
                       "history": {key: [float(v) for v in values]
                                   for key, values in history.history.items()
                                   if key not in TIMING_LOGS}}
     return model, history, results
 
 
-#: What fit logs that depends on the machine's speed, left out of model files.
-TIMING_LOGS = ("samples_per_second", "seconds")
+#: train_mnist settings a resumed run takes from its checkpoint.
+RESUMED = ("dataset", "seed", "dtype", "limit", "validation_size")
+
+
+def _resumed_settings(path, saved, run, overrides, kind):
+    """The checkpoint's run settings; a setting asked for that differs is an error."""
+    if not isinstance(saved, dict) or saved.get("model") != kind:
+        found = saved.get("model") if isinstance(saved, dict) else None
+        raise ValueError(f"{path}: not a checkpoint of train_mnist's {kind} "
+                         f"(its model is {found!r})")
+    defaults = {"dataset": "mnist", "seed": None, "dtype": "float32", "limit": None,
+                "validation_size": VALIDATION_SIZE}
+    merged = dict(run)
+    for key in (*TRAIN_DEFAULTS[kind], *RESUMED):
+        if key not in saved:
+            raise ValueError(f"{path}: the checkpoint does not record its '{key}'")
+        asked = run[key]
+        explicit = key in overrides if key in TRAIN_DEFAULTS[kind] else \
+            asked != defaults[key]
+        if explicit and asked != saved[key] and key != "epochs":
+            raise ValueError(f"{path}: the checkpoint was trained with {key}="
+                             f"{saved[key]!r}; got {key}={asked!r} (leave it out to resume)")
+        merged[key] = asked if explicit else saved[key]
+    return merged
+
+
+def _prepend_history(history, previous, initial_epoch):
+    """Put the epochs before `initial_epoch` (a checkpoint's history) in front."""
+    if not initial_epoch or not previous:
+        return
+    for key, values in previous.items():
+        history.history[key] = list(values[:initial_epoch]) + history.history.get(key, [])
+    history.epoch = list(range(initial_epoch)) + history.epoch

@@ -4,7 +4,8 @@ The container (magic, version, checksummed JSON header and data) is
 :mod:`nnkernels._fileformat`; this module maps a Sequential model onto it. The
 header's metadata holds ``format`` ("nnkernels.Sequential"), ``architecture``
 (model.get_config()), ``dtype``, ``nnkernels_version``, ``training`` (the model's
-metadata: epochs, history, data set, ...) and, when saved, ``optimizer`` (its type,
+metadata: epochs, history, data set, ...), ``metadata`` (the caller's, e.g. a
+checkpoint's training position) and, when saved, ``optimizer`` (its type,
 hyperparameters and iteration count; its state arrays are tensors
 ``optimizer.<i>.<name>``). Weights are tensors ``layers.<i>.weight`` and
 ``layers.<i>.bias``.
@@ -16,7 +17,7 @@ from nnkernels.layers import ACTIVATIONS, INITIALIZERS, Dense
 FORMAT = "nnkernels.Sequential"
 
 
-def save(model, path, *, include_optimizer=True):
+def save(model, path, *, include_optimizer=True, metadata=None):
     """Write `model` to `path` atomically (a temporary file, then os.replace).
 
     Parameters
@@ -25,6 +26,9 @@ def save(model, path, *, include_optimizer=True):
     path : str or os.PathLike
     include_optimizer : bool
         Also store the optimizer's state, so training can resume where it stopped.
+    metadata : dict, optional
+        The caller's own JSON-compatible values (strict JSON: no NaN), returned by
+        ``load(path, with_metadata=True)``.
     """
     from nnkernels import __version__
     arrays = {}
@@ -34,6 +38,11 @@ def save(model, path, *, include_optimizer=True):
     header = {"format": FORMAT, "nnkernels_version": __version__,
               "architecture": model.get_config(), "dtype": model.dtype.name,
               "training": model.metadata}
+    if metadata is not None:
+        if not isinstance(metadata, dict):
+            raise TypeError(f"save: 'metadata' must be a dict; got "
+                            f"{type(metadata).__name__}")
+        header["metadata"] = metadata
     if include_optimizer and model.optimizer is not None:
         state = model.optimizer.state_dict()
         header["optimizer"] = {"type": state["type"],
@@ -79,13 +88,16 @@ def _take(path, arrays, name, shape, dtype):
     return a
 
 
-def load(path):
+def load(path, *, with_metadata=False):
     """Read a model written by :func:`save`.
 
     Returns
     -------
     Sequential
         With its loss and optimizer (and optimizer state) when they were saved.
+    dict
+        Only with ``with_metadata=True``: the caller's metadata given to save ({} if
+        none), as ``(model, metadata)``.
 
     Raises
     ------
@@ -114,7 +126,13 @@ def load(path):
     model.metadata = meta.get("training") if isinstance(meta.get("training"), dict) else {}
     if "loss" in arch:
         _compile_from_header(path, model, arch["loss"], meta.get("optimizer"), arrays)
-    return model
+    if not with_metadata:
+        return model
+    caller = meta.get("metadata", {})
+    if not isinstance(caller, dict):
+        _fail(path, f"the header's 'metadata' must be an object; got "
+                    f"{type(caller).__name__}")
+    return model, caller
 
 
 def _compile_from_header(path, model, loss, optimizer, arrays):

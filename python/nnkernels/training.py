@@ -45,23 +45,31 @@ class History(Callback):
         return f"History(epochs={len(self.epoch)}, last={last})"
 
 
+#: Signals that stop training after the current step (the model then holds the weights
+#: of the last completed step, and callbacks such as ModelCheckpoint see it).
+STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
+
+
 @contextmanager
-def _ctrl_c_stops(flag):
-    """During the block, Ctrl-C sets flag['hit'] (a second Ctrl-C interrupts at once)."""
+def _stop_signals(flag):
+    """During the block, SIGINT (Ctrl-C) or SIGTERM sets flag['hit'] to the signal's
+    name; a second Ctrl-C interrupts at once (KeyboardInterrupt). Only in the main
+    thread (Python delivers signals there)."""
     if threading.current_thread() is not threading.main_thread():
         yield
         return
 
     def handler(signum, frame):
-        if flag["hit"]:
+        if flag["hit"] and signum == signal.SIGINT:
             raise KeyboardInterrupt
-        flag["hit"] = True
+        flag["hit"] = flag["hit"] or STOP_SIGNALS[signum]
 
-    previous = signal.signal(signal.SIGINT, handler)
+    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
     try:
         yield
     finally:
-        signal.signal(signal.SIGINT, previous)
+        for signum, old in previous.items():
+            signal.signal(signum, old)
 
 
 class _Batches:
@@ -89,13 +97,22 @@ class _Batches:
         self.rng.shuffle(self.order)
         return self.order
 
-    def epoch(self):
+    def skip_epochs(self, epochs):
+        """Draw the orders of `epochs` epochs without training them (a resumed fit
+        continues with the order an uninterrupted one would have used)."""
+        for _ in range(epochs):
+            self.next_order()
+
+    def epoch(self, first_step=0, stop=None):
+        """Yields (step, x batch, y batch) from `first_step` on, until `stop['hit']`."""
         order = self.next_order()
         if order is not None and self.x_buf is None:
             self.x_buf = np.empty((self.rows,) + self.x.shape[1:], self.x.dtype)
             self.y_buf = (self.x_buf if self.y is self.x else
                           np.empty((self.rows,) + self.y.shape[1:], self.y.dtype))
-        for step in range(self.steps):
+        for step in range(first_step, self.steps):
+            if stop is not None and stop["hit"]:
+                return
             lo = step * self.batch_size
             hi = min(lo + self.batch_size, self.n)
             if order is None:
@@ -109,12 +126,13 @@ class _Batches:
             yield step, xb, yb
 
 
-def _layer_steps(model, batches):
-    """One epoch layer by layer: yields (step, rows, loss, correct) after each step."""
+def _layer_steps(model, batches, first_step=0, stop=None):
+    """One epoch layer by layer, from `first_step` until stop['hit']: yields (step,
+    rows, loss, correct) after each step."""
     classifier = model.loss.target_kind == "labels"
     pred_buf = np.empty(batches.rows, np.int64)
     hit_buf = np.empty(batches.rows, bool)
-    for step, xb, yb in batches.epoch():
+    for step, xb, yb in batches.epoch(first_step, stop):
         m = xb.shape[0]
         loss = model.train_step(xb, yb)
         correct = 0
@@ -131,12 +149,12 @@ CHUNK_SECONDS = 0.05
 FIRST_CHUNK = 4
 
 
-def _plan_steps(run, batches, chunk):
+def _plan_steps(run, batches, chunk, first_step=0, stop=None):
     """One epoch by the compiled plan, in chunks of steps; yields as _layer_steps.
     `chunk` is a one-element list: the chunk size, adapted to CHUNK_SECONDS."""
     order = batches.next_order()
-    step = 0
-    while step < batches.steps:
+    step = first_step
+    while step < batches.steps and not (stop is not None and stop["hit"]):
         n = min(chunk[0], batches.steps - step)
         start = time.perf_counter()
         done, losses, hits = run.run(order, step, n)
@@ -151,19 +169,33 @@ def _plan_steps(run, batches, chunk):
 
 
 def fit_loop(model, x, y, *, epochs, batch_size, validation_data, shuffle, seed,
-             callbacks, verbose, comm=None):
-    """Run the epochs; see Sequential.fit. x, y are already checked and converted.
+             callbacks, verbose, comm=None, initial_epoch=0, initial_step=0):
+    """Run epochs [initial_epoch, epochs); see Sequential.fit. x, y are already checked
+    and converted. The first epoch starts at step `initial_step` (a resumed fit).
     comm: a distributed.Communicator for data-parallel training, or None."""
+    args = (model, x, y, epochs, batch_size, validation_data, shuffle, seed, callbacks,
+            verbose, comm, initial_epoch, initial_step)
     if comm is None:
-        return _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed,
-                         callbacks, verbose, None)
+        return _fit_loop(*args)
+    if initial_epoch or initial_step:
+        raise ValueError("fit: resuming (initial_epoch, initial_step) is not supported "
+                         "with distributed training")
     with comm.abort_on_error():
-        return _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed,
-                         callbacks, verbose, comm)
+        return _fit_loop(*args)
+
+
+def _until(stop, steps):
+    """The steps of `steps` (each applied when yielded) until stop['hit']."""
+    for item in steps:
+        yield item
+        if stop["hit"]:
+            return
 
 
 def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, callbacks,
-              verbose, comm):
+              verbose, comm, initial_epoch, initial_step):
+    import secrets
+
     from nnkernels import distributed, plan
 
     ctrl_c = {"hit": False}
@@ -175,41 +207,52 @@ def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, c
         if not comm.is_root:
             verbose = 0
             callbacks = [cb for cb in callbacks if not cb.root_only]
+    elif seed is None:  # drawn here so that a checkpoint can record it
+        seed = secrets.randbelow(2 ** 63)
     batches = _Batches(x, y, batch_size, shuffle, np.random.default_rng(seed))
+    if initial_step > batches.steps:
+        raise ValueError(f"fit: 'initial_step' must be at most {batches.steps} (steps per "
+                         f"epoch); got {initial_step}")
+    batches.skip_epochs(initial_epoch)
+    # Each generator runs an epoch's steps from `first` until stop['hit'], and yields
+    # only steps it has applied: a stop takes effect between the plan's calls.
     if comm is not None:
-        steps = lambda: distributed.epoch_steps(comm, batches, shard, ctrl_c,  # noqa: E731
-                                                stop)
+        steps = lambda first: _until(stop, distributed.epoch_steps(  # noqa: E731
+            comm, batches, shard, ctrl_c, stop))
     elif plan.uses_plan(model):
         run, chunk = plan.TrainingRun(model, x, y, batch_size), [FIRST_CHUNK]
-        steps = lambda: _plan_steps(run, batches, chunk)  # noqa: E731
+        steps = lambda first: _plan_steps(run, batches, chunk, first, stop)  # noqa: E731
     else:
-        steps = lambda: _layer_steps(model, batches)  # noqa: E731
+        steps = lambda first: _layer_steps(model, batches, first, stop)  # noqa: E731
     classifier = model.loss.target_kind == "labels"
     history = History()
     callbacks = [history] + ([ProgressBar()] if verbose else []) + list(callbacks)
     for cb in callbacks:
         cb.set_model(model)
     params = {"epochs": epochs, "steps": batches.steps, "batch_size": batch_size,
-              "samples": batches.n}
+              "samples": batches.n, "seed": seed, "shuffle": bool(shuffle),
+              "initial_epoch": initial_epoch, "initial_step": initial_step}
     for cb in callbacks:
         cb.on_train_begin(params)
     model.stop_training = False
-    epoch = step = 0
-    with _ctrl_c_stops(ctrl_c):
-        for epoch in range(epochs):
-            logs = {}
+    epoch, done = initial_epoch, initial_step  # done: steps of `epoch` applied
+    with _stop_signals(ctrl_c):
+        for epoch in range(initial_epoch, epochs):
+            logs, batch_logs = {}, {}
             for cb in callbacks:
                 cb.on_epoch_begin(epoch, logs)
             start = time.perf_counter()
             seen = correct = 0
             total_loss = 0.0
-            for step, m, loss, hits in steps():
+            first, done = (initial_step, initial_step) if epoch == initial_epoch else (0, 0)
+            for step, m, loss, hits in steps(first):
                 if not math.isfinite(loss):
                     raise NonFiniteLossError(
                         f"the training loss became {loss} at epoch {epoch + 1}, batch "
                         f"{step + 1} of {batches.steps} (learning rate "
                         f"{model.optimizer.lr:g}); lower the learning rate or check the "
                         f"input for NaN or huge values")
+                done = step + 1
                 seen += m
                 total_loss += loss * m
                 batch_logs = {"loss": total_loss / seen}
@@ -220,28 +263,37 @@ def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, c
                                                               1e-9)
                 for cb in callbacks:
                     cb.on_batch_end(step, batch_logs)
-                if stop["hit"]:
-                    break
             seconds = time.perf_counter() - start
             logs.update(batch_logs)
-            logs["samples_per_second"] = seen / seconds
+            logs["samples_per_second"] = seen / max(seconds, 1e-9)
             logs["seconds"] = seconds
             logs["lr"] = model.optimizer.lr
-            if stop["hit"]:
+            if stop["hit"] and done < batches.steps:
                 history.interrupted = True
                 if comm is None or comm.is_root:
-                    print(f"Interrupted (Ctrl-C) at epoch {epoch + 1}/{epochs}, batch "
-                          f"{step + 1}/{batches.steps}: {epoch * batches.n + seen} samples "
-                          f"trained; the model keeps the weights of the last completed "
-                          f"step.", file=sys.stderr)
+                    print(f"Interrupted ({_signal_name(ctrl_c)}) at epoch {epoch + 1}/"
+                          f"{epochs}, batch {done}/{batches.steps}: "
+                          f"{epoch * batches.n + seen} samples trained; the model keeps "
+                          f"the weights of the last completed step.", file=sys.stderr)
                 break
             if validation_data is not None:
                 for key, value in model.evaluate(*validation_data).items():
                     logs[f"val_{key}"] = value
             for cb in callbacks:
                 cb.on_epoch_end(epoch, logs)
-            if model.stop_training:
+            epoch, done = epoch + 1, 0
+            if model.stop_training or stop["hit"]:
+                history.interrupted = bool(stop["hit"])
                 break
+    history.stopped_by = _signal_name(ctrl_c) if history.interrupted else None
+    end = {"epochs_completed": epoch, "steps_into_epoch": done,
+           "interrupted": history.interrupted}
     for cb in callbacks:
-        cb.on_train_end({})
+        cb.on_train_end(end)
     return history
+
+
+def _signal_name(ctrl_c):
+    """The signal that stopped training ("Ctrl-C" on a rank that only heard of another
+    rank's)."""
+    return ctrl_c["hit"] if isinstance(ctrl_c["hit"], str) else "Ctrl-C"
