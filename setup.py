@@ -4,6 +4,10 @@ whose Python half lives in python/nnkernels/.
 Environment switches:
   NNKERNELS_REQUIRE_OPENMP=1  a compiler without OpenMP is a build error (CI sets it);
                               otherwise the kernels build single-threaded, with a warning.
+  NNKERNELS_SANITIZE=address,undefined
+                              build with these gcc/clang sanitizers (-O1 -g, frame
+                              pointers kept, undefined behaviour fatal); tools/sanitize.sh
+                              builds such a copy in a temporary folder and runs the tests.
 """
 import os
 import shutil
@@ -81,7 +85,27 @@ class BuildPyWithPxd(build_py):
 # bitwise determinism the kernels promise.
 COMPILE_ARGS = (["-O3", "-fno-math-errno", "-ffp-contract=off"] if os.name != "nt"
                 else ["/O2"])
+LINK_ARGS = []
+SANITIZERS = {"address", "undefined", "thread", "leak"}
 
+
+def _sanitize_flags(value):
+    """(compile args, link args) for NNKERNELS_SANITIZE, e.g. 'address,undefined'."""
+    names = [n.strip() for n in value.split(",") if n.strip()]
+    unknown = set(names) - SANITIZERS
+    if not names or unknown or os.name == "nt":
+        raise RuntimeError(f"NNKERNELS_SANITIZE={value!r}: expected a comma-separated "
+                           f"subset of {sorted(SANITIZERS)} (gcc or clang)")
+    flags = [f"-fsanitize={','.join(names)}"]
+    compile_args = ["-O1", "-g", "-fno-omit-frame-pointer", "-fno-math-errno",
+                    "-ffp-contract=off", *flags]
+    if "undefined" in names:  # a report is a failure, not a line in a log
+        compile_args.append("-fno-sanitize-recover=undefined")
+    return compile_args, flags
+
+
+if os.environ.get("NNKERNELS_SANITIZE"):
+    COMPILE_ARGS, LINK_ARGS = _sanitize_flags(os.environ["NNKERNELS_SANITIZE"])
 
 
 def _extension(name):
@@ -92,6 +116,7 @@ def _extension(name):
         macros.append(("NPY_NO_DEPRECATED_API", "NPY_1_7_API_VERSION"))
     return Extension(f"nnkernels.{name}", [f"nnkernels/{name}.pyx"], include_dirs=include_dirs,
                      define_macros=macros, extra_compile_args=list(COMPILE_ARGS),
+                     extra_link_args=list(LINK_ARGS),
                      depends=[str(h) for h in (HERE / "nnkernels" / "src").glob("*.h")])
 
 
