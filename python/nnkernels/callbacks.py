@@ -147,9 +147,10 @@ class ModelCheckpoint(Callback):
 
     The file is an ordinary model file (nnkernels.load reads it); its metadata
     (``load(path, with_metadata=True)``) holds 'checkpoint' (epochs_completed,
-    steps_into_epoch, epochs, batch_size, samples, seed, shuffle, interrupted) and
-    'history' (the logs of the epochs so far). :func:`resume_arguments` turns it into
-    the arguments of the fit that continues bit for bit.
+    steps_into_epoch, epochs, batch_size, samples, seed, shuffle, every, threads,
+    interrupted) and 'history' (the logs of the epochs so far). :func:`resume_arguments`
+    turns it into the arguments of the fit that continues bit for bit (on the same
+    number of threads: products split across threads round differently).
 
     Parameters
     ----------
@@ -184,11 +185,13 @@ class ModelCheckpoint(Callback):
             self._save(logs["epochs_completed"], logs["steps_into_epoch"], True)
 
     def _save(self, epochs_completed, steps, interrupted):
+        from nnkernels._threads import get_num_threads
         from nnkernels.serialization import save
         p = self.params
         position = {"epochs_completed": epochs_completed, "steps_into_epoch": steps,
                     "epochs": p["epochs"], "batch_size": p["batch_size"],
                     "samples": p["samples"], "seed": p["seed"], "shuffle": p["shuffle"],
+                    "every": self.every, "threads": get_num_threads(),
                     "interrupted": interrupted}
         history = {k: [float(v) for v in values] for k, values in self.history.items()
                    if k not in TIMING_LOGS}

@@ -161,11 +161,11 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
            "seed": seed, "dtype": dtype, "limit": limit, "validation_size": validation_size}
     restored, position, previous, samples = None, {}, {}, None
     if resume is not None:
-        from nnkernels.serialization import load
-        restored, meta = load(resume, with_metadata=True)
-        position = resume_arguments(meta)
-        previous, samples = meta.get("history", {}), meta["checkpoint"].get("samples")
-        run = _resumed_settings(resume, restored.metadata, run, overrides, kind)
+        asked = {**overrides, **{k: run[k] for k, v in RESUMED.items() if run[k] != v}}
+        restored, run, checkpoint_meta = resume_settings(resume, kind, **asked)
+        position = resume_arguments(checkpoint_meta)
+        previous = checkpoint_meta.get("history", {})
+        samples = checkpoint_meta["checkpoint"].get("samples")
     settings = {key: run[key] for key in TRAIN_DEFAULTS[kind]}
     seed = run["seed"] if run["seed"] is not None else secrets.randbelow(2 ** 31)
     dataset, dtype, limit = run["dataset"], run["dtype"], run["limit"]
@@ -231,30 +231,40 @@ def train_mnist(kind, *, dataset="mnist", data=None, download=True, arrays=None,
     return model, history, results
 
 
-#: train_mnist settings a resumed run takes from its checkpoint.
-RESUMED = ("dataset", "seed", "dtype", "limit", "validation_size")
+#: train_mnist's settings besides TRAIN_DEFAULTS' that a checkpoint records, with their
+#: defaults.
+RESUMED = {"dataset": "mnist", "seed": None, "dtype": "float32", "limit": None,
+           "validation_size": VALIDATION_SIZE}
 
 
-def _resumed_settings(path, saved, run, overrides, kind):
-    """The checkpoint's run settings; a setting asked for that differs is an error."""
-    if not isinstance(saved, dict) or saved.get("model") != kind:
-        found = saved.get("model") if isinstance(saved, dict) else None
-        raise ValueError(f"{path}: not a checkpoint of train_mnist's {kind} "
-                         f"(its model is {found!r})")
-    defaults = {"dataset": "mnist", "seed": None, "dtype": "float32", "limit": None,
-                "validation_size": VALIDATION_SIZE}
-    merged = dict(run)
+def resume_settings(path, kind, **asked):
+    """What continuing train_mnist's checkpoint at `path` takes: (model, settings,
+    metadata). `asked` are settings given explicitly; each must agree with the
+    checkpoint's (ValueError naming it), except `epochs` (a longer or shorter run).
+
+    settings : the checkpoint's 'model', TRAIN_DEFAULTS keys and RESUMED keys
+    metadata : the file's caller metadata (its 'checkpoint' position and 'history')
+    """
+    from nnkernels.callbacks import resume_arguments
+    from nnkernels.serialization import load
+    model, meta = load(path, with_metadata=True)
+    resume_arguments(meta)  # a ModelCheckpoint's file, or ValueError
+    saved = model.metadata
+    if saved.get("model") != kind:
+        raise ValueError(f"{path}: not a checkpoint of train_mnist's {kind} (its model is "
+                         f"{saved.get('model')!r})")
+    settings = {"model": kind}
     for key in (*TRAIN_DEFAULTS[kind], *RESUMED):
         if key not in saved:
             raise ValueError(f"{path}: the checkpoint does not record its '{key}'")
-        asked = run[key]
-        explicit = key in overrides if key in TRAIN_DEFAULTS[kind] else \
-            asked != defaults[key]
-        if explicit and asked != saved[key] and key != "epochs":
-            raise ValueError(f"{path}: the checkpoint was trained with {key}="
-                             f"{saved[key]!r}; got {key}={asked!r} (leave it out to resume)")
-        merged[key] = asked if explicit else saved[key]
-    return merged
+        settings[key] = saved[key]
+        if key in asked and asked[key] != saved[key]:
+            if key != "epochs":
+                raise ValueError(f"{path}: the checkpoint was trained with {key}="
+                                 f"{saved[key]!r}; got {key}={asked[key]!r} (leave it out "
+                                 f"to resume)")
+            settings[key] = asked[key]
+    return model, settings, meta
 
 
 def _prepend_history(history, previous, initial_epoch):

@@ -23,7 +23,8 @@ class History(Callback):
     history : dict of str -> list of float
     epoch : list of int (0-based epochs completed)
     params : dict (epochs, steps, batch_size, samples)
-    interrupted : bool, True if Ctrl-C ended training early
+    interrupted : bool, True if Ctrl-C or SIGTERM ended training early
+    stopped_by : str or None, the signal that did ("Ctrl-C", "SIGTERM")
     """
 
     def __init__(self):
@@ -31,6 +32,7 @@ class History(Callback):
         self.epoch = []
         self.params = {}
         self.interrupted = False
+        self.stopped_by = None
 
     def on_train_begin(self, logs):
         self.params = dict(logs)

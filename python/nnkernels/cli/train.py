@@ -40,8 +40,8 @@ def _add_model_parser(sub, model):
                     "(the same inputs, seed and --threads give the same model.nnk and "
                     "metrics.json, byte for byte). Progress (one "
                     "line per epoch) goes to stderr; the results and the list of written "
-                    "files to stdout. Ctrl-C stops training after the current batch; the "
-                    "model is still evaluated and saved (exit status 130).")
+                    "files to stdout. Ctrl-C or SIGTERM stops training after the current "
+                    "batch; the model is still evaluated and saved (exit status 130).")
     p.add_argument("--epochs", type=int_at_least(1), default=d["epochs"],
                    help="passes over the training set (default: %(default)s)")
     p.add_argument("--batch-size", type=int_at_least(1), default=d["batch_size"],
@@ -85,6 +85,15 @@ def _add_model_parser(sub, model):
                         "batch, shared among the ranks; rank 0 writes the output; "
                         "--threads defaults to the cores / ranks on each machine; see "
                         "docs/distributed.md")
+    p.add_argument("--checkpoint-every", type=int_at_least(1), metavar="N",
+                   help="save checkpoint.nnk in the output folder every N epochs and when "
+                        "training is interrupted (Ctrl-C, SIGTERM): the weights, optimizer "
+                        "state and training position, for --resume")
+    p.add_argument("--resume", metavar="CHECKPOINT", type=Path,
+                   help="continue the run that wrote this checkpoint.nnk, bit for bit as if "
+                        "it had not stopped; its settings are used (options that differ from "
+                        "their defaults must agree with them, except --epochs), on its thread "
+                        "count unless --threads is given; its folder is the default output")
     p.set_defaults(func=run, model=model)
 
 
@@ -96,6 +105,10 @@ def run(args):
         raise UsageError(f"started by mpiexec as {launched_ranks()} ranks without "
                          f"--distributed: each would train alone and write the same files; "
                          f"add --distributed, or run without mpiexec")
+    if args.distributed and args.resume is not None:
+        raise UsageError("--resume does not work with --distributed")
+    if args.resume is not None and args.threads is None:
+        args.threads = _checkpoint_threads(args.resume)
     if args.distributed:
         from nnkernels.distributed import DistributedError, communicator
         try:
@@ -109,6 +122,34 @@ def run(args):
             return _train(args, comm)
 
 
+def _checkpoint_threads(path):
+    """The thread count a checkpoint was written with (None: unknown or unreadable;
+    _train reports the error)."""
+    import nnkernels
+    try:
+        return nnkernels.load(path, with_metadata=True)[1]["checkpoint"]["threads"]
+    except (ValueError, KeyError, TypeError, OSError):
+        return None
+
+
+def _resumed(args):
+    """(settings, checkpoint position) of --resume, the settings given on the command
+    line otherwise. Options left at their defaults take the checkpoint's values."""
+    from nnkernels import models
+    from nnkernels.callbacks import resume_arguments
+    names = (*TRAIN_DEFAULTS[args.model], *models.RESUMED)
+    given = {k: getattr(args, k, models.RESUMED.get(k)) for k in names}
+    if args.resume is None:
+        return given, None
+    defaults = {**TRAIN_DEFAULTS[args.model], **models.RESUMED}
+    asked = {k: v for k, v in given.items() if v != defaults[k]}
+    try:
+        _, settings, meta = models.resume_settings(args.resume, args.model, **asked)
+    except ValueError as error:
+        raise CLIError(f"--resume: {error}") from None
+    return settings, {**resume_arguments(meta), "every": meta["checkpoint"].get("every", 1)}
+
+
 def _train(args, comm):
     import nnkernels
     from nnkernels import callbacks, metrics, models, plots
@@ -117,16 +158,18 @@ def _train(args, comm):
     root = comm is None or comm.is_root  # with MPI, rank 0 alone prints and writes
     model_name = args.model
     say = err if root and not args.quiet else (lambda *a: None)
-    seed = args.seed if args.seed is not None else secrets.randbelow(2 ** 31)
+    run, position = _resumed(args)
+    seed = run["seed"] if run["seed"] is not None else secrets.randbelow(2 ** 31)
     if comm is not None:
         seed = comm.agree_seed(seed)
     started = time.perf_counter()
-    data = load_data(args.dataset, args.data, args.download, quiet=args.quiet or not root)
+    data = load_data(run["dataset"], args.data, args.download, quiet=args.quiet or not root)
     (x_test, y_test) = data[1]
     classifier = model_name == "classifier"
 
-    out = args.output if args.output is not None else default_output(model_name,
-                                                                      args.dataset)
+    out = args.output if args.output is not None else (
+        args.resume.parent if args.resume is not None else default_output(model_name,
+                                                                          run["dataset"]))
     if out.exists() and not out.is_dir():
         raise CLIError(f"--output {out} exists and is not a folder")
     created = not out.exists()
@@ -137,22 +180,28 @@ def _train(args, comm):
         raise CLIError(f"cannot create the output folder {out}: "
                        f"{error.strerror or error}") from None
 
-    n = min(len(data[0][0]), args.limit or len(data[0][0]))
+    n = min(len(data[0][0]), run["limit"] or len(data[0][0]))
     n_val = models.validation_split(n)
-    _, schedule_text, _ = models.lr_scheduler(args.lr_schedule, args.lr, args.epochs)
-    title = DATASETS[args.dataset].title
+    _, schedule_text, _ = models.lr_scheduler(run["lr_schedule"], run["lr"], run["epochs"])
+    title = DATASETS[run["dataset"]].title
+    if position is not None:
+        say(f"Resuming {args.resume} at epoch {position['initial_epoch'] + 1}, batch "
+            f"{position['initial_step'] + 1}")
     say(f"Training the {model_name} on {title}: {n - n_val} images ({n_val} more held out "
-        f"for validation), {args.epochs} epoch(s) of batch {args.batch_size}, "
-        f"{args.optimizer} lr {args.lr:g} ({schedule_text}), {args.dtype}, seed {seed}, "
+        f"for validation), {run['epochs']} epoch(s) of batch {run['batch_size']}, "
+        f"{run['optimizer']} lr {run['lr']:g} ({schedule_text}), {run['dtype']}, seed {seed}, "
         f"{nnkernels.get_num_threads()} thread(s)"
         f"{f' x {comm.size} ranks' if comm is not None else ''} -> {out}/")
+    every = args.checkpoint_every or (position or {}).get("every")
     try:
         model, history, results = models.train_mnist(
-            model_name, dataset=args.dataset, arrays=data, seed=seed, dtype=args.dtype,
-            limit=args.limit, callbacks=[callbacks.CSVLogger(out / "history.csv")],
-            verbose=0 if args.quiet else 1, distributed=comm, epochs=args.epochs,
-            batch_size=args.batch_size, lr=args.lr, lr_schedule=args.lr_schedule,
-            optimizer=args.optimizer, weight_decay=args.weight_decay)
+            model_name, dataset=run["dataset"], arrays=data, seed=seed, dtype=run["dtype"],
+            limit=run["limit"], verbose=0 if args.quiet else 1, distributed=comm,
+            callbacks=[callbacks.CSVLogger(out / "history.csv", append=position is not None)],
+            checkpoint=out / "checkpoint.nnk" if every else None, checkpoint_every=every or 1,
+            resume=args.resume, epochs=run["epochs"], batch_size=run["batch_size"],
+            lr=run["lr"], lr_schedule=run["lr_schedule"], optimizer=run["optimizer"],
+            weight_decay=run["weight_decay"])
     except nnkernels.NonFiniteLossError as error:
         if created and out.is_dir() and not any(out.iterdir()):
             out.rmdir()
@@ -172,13 +221,15 @@ def _train(args, comm):
     nnkernels.save(model, model_path)
     written.append(model_path)
     written.append(write_metrics(out / "metrics.json", results, history, ranks))
+    if every:
+        written.append(out / "checkpoint.nnk")
     if epochs_done:
         written.append(out / "history.csv")
     hist = history.history
     if classifier:
         y_pred = model.predict_classes(x_test)
         written += plots.classification_grids(x_test, y_test, y_pred, out, seed=0)
-        names = class_names(args.dataset)
+        names = class_names(run["dataset"])
         cm = metrics.confusion_matrix(y_test, y_pred, len(names))
         written.append(plots.confusion_matrix_image(
             cm, out / "confusion_matrix.png", class_names=names,
@@ -203,8 +254,12 @@ def _train(args, comm):
                 xlabel="epoch", ylabel="accuracy"))
 
     if interrupted:
-        print(f"Training was interrupted (Ctrl-C) after {epochs_done} of {args.epochs} "
-              f"epoch(s); evaluated and saved the model as it was when training stopped.")
+        print(f"Training was interrupted ({history.stopped_by}) after {epochs_done} of "
+              f"{run['epochs']} epoch(s); evaluated and saved the model as it was when "
+              f"training stopped.")
+        if every:
+            print(f"Continue it with: nnkernels train {model_name} --resume "
+                  f"{out / 'checkpoint.nnk'}")
         if not epochs_done:
             print("No epoch was completed: no history.csv, loss.png or accuracy.png.")
     if classifier:
