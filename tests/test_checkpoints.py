@@ -192,3 +192,16 @@ def test_train_mnist_resumes_from_its_checkpoint(tmp_path):
     assert history.epoch == [0, 1, 2]
     assert history.history["val_loss"] == whole_history.history["val_loss"]
     assert resumed.metadata["history"]["val_loss"] == whole.metadata["history"]["val_loss"]
+
+
+def test_the_python_example_of_docs_robustness_runs(tmp_path, monkeypatch):
+    import re
+    from pathlib import Path
+    text = (Path(__file__).resolve().parents[1] / "docs" / "robustness.md").read_text()
+    blocks = re.findall(r"^```python\n(.*?)^```", text, flags=re.S | re.M)
+    assert blocks
+    monkeypatch.chdir(tmp_path)
+    namespace = {}
+    for block in blocks:
+        exec(compile(block, "docs/robustness.md", "exec"), namespace)
+    assert namespace["model"].optimizer.iterations == 6 * 6  # 600 rows, batch 100

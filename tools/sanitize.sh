@@ -23,8 +23,13 @@ if [ "${KEEP:-0}" != 1 ]; then trap 'rm -rf "$build"' EXIT; fi
 echo "sanitize: building in $build" >&2
 
 # The working tree's files (tracked and new, modified ones as they are), no build output.
-(cd "$here" && git ls-files -z --cached --others --exclude-standard) \
-    | (cd "$here" && xargs -0 cp --parents -t "$build" 2>/dev/null || true)
+if git -C "$here" rev-parse --git-dir >/dev/null 2>&1; then
+    (cd "$here" && git ls-files -z --cached --others --exclude-standard) \
+        | (cd "$here" && xargs -0 cp --parents -t "$build" 2>/dev/null || true)
+else  # not a git checkout: everything but what a build or a run leaves behind
+    tar -C "$here" --exclude='*.so' --exclude='build' --exclude='.venv*' \
+        --exclude='nnkernels/*.c' --exclude='__pycache__' -cf - . | tar -C "$build" -xf -
+fi
 [ -f "$build/setup.py" ] || { echo "sanitize: copying the tree failed" >&2; exit 1; }
 (cd "$build" && NNKERNELS_SANITIZE=address,undefined NNKERNELS_REQUIRE_OPENMP=1 \
     "$python" setup.py -q build_ext --inplace -j "${JOBS:-2}" >build.log 2>&1) \
