@@ -2,8 +2,8 @@
 model, a CSV history or a picture leaves the previous file intact and loadable, and no
 temporary file that a later save trips over (nnkernels._io.atomic_output).
 
-NNKERNELS_CRASH_KILLS sets the number of kills per writer (default 200; the report in
-docs/robustness.md was made with NNKERNELS_CRASH_KILLS=1000).
+NNKERNELS_CRASH_KILLS sets the number of kills per writer (default 200; figures of a
+longer run are in docs/robustness.md).
 """
 import csv
 import os
