@@ -16,7 +16,7 @@ from nnkernels import _blas_library  # noqa: E402
 _blas_library.select()  # the OpenBLAS the kernels call (scipy-openblas32's, if installed)
 
 from nnkernels import callbacks, kernels, losses, optimizers  # noqa: E402
-from nnkernels._fileformat import ModelFileError  # noqa: E402
+from nnkernels.formats.errors import ModelFileError  # noqa: E402
 from nnkernels._info import build_info  # noqa: E402
 from nnkernels._threads import get_num_threads, num_threads, set_num_threads  # noqa: E402
 from nnkernels.layers import Dense, Parameter  # noqa: E402
@@ -24,7 +24,7 @@ from nnkernels.losses import (MeanSquaredError, SigmoidBinaryCrossEntropy,  # no
                               SoftmaxCrossEntropy)
 from nnkernels.model import Sequential  # noqa: E402
 from nnkernels.optimizers import SGD, Adam, RMSProp  # noqa: E402
-from nnkernels.serialization import load, save  # noqa: E402
+from nnkernels.formats.model_file import load, save  # noqa: E402
 from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 # Imported on first use, to keep `import nnkernels` quick.

@@ -1,0 +1,12 @@
+"""The one exception of the model-file readers."""
+
+
+class ModelFileError(ValueError):
+    """A model file (safetensors, legacy .nnk, Keras, a state dict) that is malformed,
+    corrupted, foreign or unsupported. The message names the file, what was expected and
+    what was found."""
+
+
+def fail(path, message):
+    """A :class:`ModelFileError` for `message` about the file at `path`."""
+    return ModelFileError(f"{path}: {message}")
