@@ -2,7 +2,6 @@
 trips (optimizer state and metadata included), atomic writes, bad files, and legacy .nnk
 files that still load."""
 import json
-import struct
 from pathlib import Path
 
 import numpy as np

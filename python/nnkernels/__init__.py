@@ -25,6 +25,8 @@ from nnkernels.losses import (MeanSquaredError, SigmoidBinaryCrossEntropy,  # no
 from nnkernels.model import Sequential  # noqa: E402
 from nnkernels.optimizers import SGD, Adam, RMSProp  # noqa: E402
 from nnkernels.formats.model_file import load, save  # noqa: E402
+from nnkernels.formats.pytorch import from_torch, to_torch  # noqa: E402
+from nnkernels.formats.state_dict import import_weights  # noqa: E402
 from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 # Imported on first use, to keep `import nnkernels` quick.
@@ -59,7 +61,7 @@ def __getattr__(name):
 __all__ = [
     "Adam", "Dense", "History", "MeanSquaredError", "ModelFileError", "NonFiniteLossError",
     "Parameter", "RMSProp", "SGD", "Sequential", "SigmoidBinaryCrossEntropy",
-    "SoftmaxCrossEntropy", "build_info", "callbacks", "get_include", "get_num_threads",
-    "kernels", "load",
-    "losses", "num_threads", "optimizers", "save", "set_num_threads", *_LAZY_SUBMODULES,
+    "SoftmaxCrossEntropy", "build_info", "callbacks", "from_torch", "get_include",
+    "get_num_threads", "import_weights", "kernels", "load", "losses", "num_threads",
+    "optimizers", "save", "set_num_threads", "to_torch", *_LAZY_SUBMODULES,
 ]

@@ -86,7 +86,7 @@ def parse_architecture(arch, activations):
     naming the argument.
     """
     if isinstance(arch, str):
-        parts = [p.strip() for p in re.split(r"[-,x ]+", arch.strip()) if p.strip()]
+        parts = [p.strip() for p in re.split(r"[-, ]+", arch.strip()) if p.strip()]
     else:
         parts = list(arch)
     try:
@@ -175,3 +175,29 @@ def from_state_dict(tensors, arch, activations, *, dtype=None, path="state dict"
     model = Sequential(layers)
     model.compile("rmsprop", loss)
     return model
+
+
+def import_weights(path, arch, activations, *, dtype=None):
+    """A Sequential from a plain state dict saved as safetensors, without PyTorch.
+
+    Parameters
+    ----------
+    path : str or os.PathLike, a safetensors file of Linear weights (out, in) and biases,
+        named ``<prefix>.weight`` / ``<prefix>.bias`` (taken in the natural order of the
+        prefixes: ``0, 2, 4`` or ``fc1, fc2``)
+    arch : str such as ``"784-250-100-10"``, or a sequence of ints
+    activations : str such as ``"relu,relu,softmax"``, one per layer
+    dtype : "float32" or "float64", optional (default: the weights' own, else float32)
+
+    Raises
+    ------
+    ModelFileError naming the file and the tensor; ValueError for a bad `arch` or
+    `activations`.
+    """
+    import os
+
+    from nnkernels.formats import safetensors_file
+    path = os.fspath(path)
+    parse_architecture(arch, activations)  # a bad argument before reading the file
+    tensors, _ = safetensors_file.read(path)
+    return from_state_dict(tensors, arch, activations, dtype=dtype, path=path)
