@@ -32,7 +32,7 @@ def _train(model_name, tmp_path, *extra):
     code = cli.main(["train", model_name, "--seed", "0", "--output", str(out), "--quiet",
                      "--no-download", *extra])
     assert code == 0
-    return nnkernels.load(out / "model.nnk").metadata
+    return nnkernels.load(out / "model.safetensors").metadata
 
 
 def test_classifier_defaults_beat_the_talk(tmp_path):

@@ -30,7 +30,7 @@ from nnkernels.formats.state_dict import import_weights  # noqa: E402
 from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 # Imported on first use, to keep `import nnkernels` quick.
-_LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots", "onnx",
+_LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots", "onnx", "pretrained",
                     "linear_model", "neural_network", "cli")
 
 

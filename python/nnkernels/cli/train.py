@@ -35,10 +35,10 @@ def _add_model_parser(sub, model):
             "the 784-250-50-250-784 MNIST autoencoder (mean squared error)")
     p = sub.add_parser(
         model, help=f"train {what}",
-        description=f"Train {what}, evaluate it on the test set and write model.nnk, "
-                    "metrics.json, history.csv and PNG pictures into the output folder "
-                    "(the same inputs, seed and --threads give the same model.nnk and "
-                    "metrics.json, byte for byte). Progress (one "
+        description=f"Train {what}, evaluate it on the test set and write "
+                    "model.safetensors, metrics.json, history.csv and PNG pictures into "
+                    "the output folder (the same inputs, seed and --threads give the same "
+                    "model.safetensors and metrics.json, byte for byte). Progress (one "
                     "line per epoch) goes to stderr; the results and the list of written "
                     "files to stdout. Ctrl-C stops training after the current batch; the "
                     "model is still evaluated and saved (exit status 130).")
@@ -168,7 +168,7 @@ def _train(args, comm):
     model.metadata.update(threads=nnkernels.get_num_threads(), ranks=ranks)
 
     written = []
-    model_path = out / "model.nnk"
+    model_path = out / "model.safetensors"
     nnkernels.save(model, model_path)
     written.append(model_path)
     written.append(write_metrics(out / "metrics.json", results, history, ranks))

@@ -94,6 +94,17 @@ def load(path):
     return _build(path, tensors, meta)
 
 
+def is_model_file(path):
+    """Whether the file at `path` starts as a model file (safetensors or legacy .nnk);
+    False for a missing or unreadable file."""
+    try:
+        with open(path, "rb") as f:
+            head = f.read(9)
+    except OSError:
+        return False
+    return head[:8] == legacy_nnk.MAGIC or safetensors_file.looks_like_safetensors(head)
+
+
 def _from_safetensors(path):
     tensors, strings = safetensors_file.read(path)
     if strings.get("format") != FORMAT:
