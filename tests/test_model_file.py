@@ -265,3 +265,14 @@ def test_save_refuses_metadata_that_is_not_strict_json(tmp_path):
     with pytest.raises(ValueError, match="not strict JSON"):
         nnkernels.save(_trained_model(), path, metadata={"loss": float("nan")})
     assert not path.exists()
+
+
+def test_torch_fixture_imports_without_torch():
+    """tests/fixtures/torch/ was made by tests/fixtures/make_torch_fixtures.py; reading
+    it uses nnkernels' own safetensors reader only."""
+    folder = FIXTURES / "torch"
+    expected = np.load(folder / "mlp-20-16-8-3.expected.npz")
+    model = nnkernels.import_weights(folder / "mlp-20-16-8-3.safetensors", arch="20-16-8-3",
+                                     activations="relu,sigmoid,log_softmax")
+    np.testing.assert_allclose(model.predict(expected["x"]), expected["probabilities"],
+                               rtol=1e-5, atol=1e-6)

@@ -186,3 +186,4 @@ def test_import_weights_checks_the_architecture_first(tmp_path, arch, acts, mess
     with pytest.raises(ValueError, match=message):
         nnkernels.import_weights(tmp_path / "not-read.safetensors", arch=arch,
                                  activations=acts)
+
