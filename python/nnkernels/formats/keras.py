@@ -282,6 +282,14 @@ def from_keras(path):
                 return _build(path, h5file, config, legacy, h5py)
         except ModelFileError:
             raise
+        except SystemError as error:
+            # h5py reports an error raised inside an HDF5 callback (a link visit over a
+            # damaged file) as a SystemError caused by it.
+            cause = error.__cause__ or error.__context__
+            if not isinstance(cause, _H5_ERRORS):
+                raise
+            raise fail(path, f"a damaged or unreadable HDF5 file: "
+                             f"{type(cause).__name__}: {str(cause)[:200]}") from None
         except _H5_ERRORS as error:
             raise fail(path, f"a damaged or unreadable HDF5 file: "
                              f"{type(error).__name__}: {str(error)[:200]}") from None
