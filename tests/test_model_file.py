@@ -276,3 +276,30 @@ def test_torch_fixture_imports_without_torch():
                                      activations="relu,sigmoid,log_softmax")
     np.testing.assert_allclose(model.predict(expected["x"]), expected["probabilities"],
                                rtol=1e-5, atol=1e-6)
+
+
+def test_import_nnkernels_imports_no_optional_dependency():
+    import subprocess
+    import sys
+    code = ("import sys, nnkernels; print(sorted(m for m in ('torch', 'h5py', 'keras', "
+            "'safetensors', 'onnx') if m in sys.modules))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         check=True).stdout
+    assert out.strip() == "[]"
+
+
+@pytest.mark.parametrize("module,call,message", [
+    ("h5py", lambda: nnkernels.from_keras(FIXTURES / "keras" / "small.keras"),
+     'pip install "nnkernels\\[keras\\]"'),
+    ("torch", lambda: nnkernels.from_torch(None), "pip install torch"),
+    ("torch", lambda: nnkernels.to_torch(nnkernels.models.mnist_classifier()),
+     "pip install torch"),
+    ("keras", lambda: nnkernels.to_keras(nnkernels.models.mnist_classifier()),
+     "pip install keras"),
+])
+def test_a_missing_optional_dependency_says_what_to_install(monkeypatch, module, call,
+                                                            message):
+    import sys
+    monkeypatch.setitem(sys.modules, module, None)  # import raises ImportError
+    with pytest.raises(ImportError, match=message):
+        call()

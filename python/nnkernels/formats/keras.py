@@ -35,12 +35,8 @@ _H5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError
 
 
 def _h5py():
-    try:
-        import h5py
-    except ImportError:
-        raise ImportError('reading Keras files needs h5py: pip install "nnkernels[keras]"') \
-            from None
-    return h5py
+    from nnkernels._extras import require
+    return require("h5py", extra="keras", feature="nnkernels.from_keras")
 
 
 # -- the zip ---------------------------------------------------------------------------
