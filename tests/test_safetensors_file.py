@@ -175,10 +175,12 @@ F32_4 = {"dtype": "F32", "shape": [4], "data_offsets": [0, 16]}
     (build({"x": {**F32_4, "shape": [True]}}, bytes(16)), "shape must be a list"),
     (build({"x": {**F32_4, "data_offsets": [16, 0]}}, bytes(16)), "0 <= begin <= end"),
     (build({"x": {**F32_4, "data_offsets": [0]}}, bytes(16)), "data_offsets must be"),
-    (build({"x": {**F32_4, "shape": [2**40, 2**40]}}, bytes(16)), "needs 4835703278458516698824704 bytes"),
+    (build({"x": {**F32_4, "shape": [2**40, 2**40]}}, bytes(16)),
+     "needs 4835703278458516698824704 bytes"),
     (build({"x": F32_4}, bytes(12)), "truncated: the tensors need"),
     (build({"x": F32_4}, bytes(20)), "4 bytes after the last tensor"),
-    (build({"x": F32_4, "y": F32_4}, bytes(32)), "tensor 'y': data_offsets begin at 0; expected 16"),
+    (build({"x": F32_4, "y": F32_4}, bytes(32)),
+     "tensor 'y': data_offsets begin at 0; expected 16"),
     (build({"x": {**F32_4, "data_offsets": [4, 20]}}, bytes(20)), "begin at 4; expected 0"),
     (build({"__metadata__": {"a": 1}}), "__metadata__ must be an object of string values"),
     (build({"__metadata__": {"nnkernels_sha256": "0" * 64}}), "content digest mismatch"),
@@ -209,6 +211,16 @@ def test_every_flipped_byte_of_a_model_file_is_detected(tmp_path):
 def test_missing_file_is_os_error(tmp_path):
     with pytest.raises(FileNotFoundError):
         safetensors_file.read(tmp_path / "nope.safetensors")
+
+
+def test_a_huge_tensor_name_is_cut_in_the_message(tmp_path):
+    name = "n" * 100000
+    raw = build({name: {**F32_4, "dtype": "X"}}, bytes(16))
+    path = tmp_path / "long.safetensors"
+    path.write_bytes(raw)
+    with pytest.raises(ModelFileError) as info:
+        safetensors_file.read(path)
+    assert len(str(info.value)) < 500 and "(100002 characters)" in str(info.value)
 
 
 def test_header_limit_is_checked_before_reading(tmp_path, monkeypatch):

@@ -10,3 +10,9 @@ class ModelFileError(ValueError):
 def fail(path, message):
     """A :class:`ModelFileError` for `message` about the file at `path`."""
     return ModelFileError(f"{path}: {message}")
+
+
+def shown(value, limit=80):
+    """repr(value) cut to about `limit` characters, for messages about hostile files."""
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[:limit]}...({len(text)} characters)"

@@ -19,6 +19,7 @@ Files of the legacy ``.nnk`` format (nnkernels 0.1) load too, through
 :mod:`nnkernels.formats.legacy_nnk`, until 1.0.
 """
 import os
+import re
 
 from nnkernels.formats import legacy_nnk, safetensors_file, state_dict, strict_json
 from nnkernels.formats.errors import ModelFileError, fail
@@ -84,14 +85,19 @@ def load(path):
     path = os.fspath(path)
     with open(path, "rb") as f:
         head = f.read(9)
-    if head[:8] == legacy_nnk.MAGIC:
-        tensors, meta = _from_legacy(path)
-    elif safetensors_file.looks_like_safetensors(head):
-        tensors, meta = _from_safetensors(path)
-    else:
+    kind = _kind(head)
+    if kind is None:
         raise fail(path, f"not an nnkernels model file: neither safetensors nor the legacy "
                          f".nnk format (starts with {head[:8]!r})")
+    tensors, meta = _from_legacy(path) if kind == "nnk" else _from_safetensors(path)
     return _build(path, tensors, meta)
+
+
+def _kind(head):
+    """'safetensors', 'nnk' or None for a file's first 9 bytes."""
+    if head[:8] == legacy_nnk.MAGIC:
+        return "nnk"
+    return "safetensors" if safetensors_file.looks_like_safetensors(head) else None
 
 
 def is_model_file(path):
@@ -99,27 +105,28 @@ def is_model_file(path):
     False for a missing or unreadable file."""
     try:
         with open(path, "rb") as f:
-            head = f.read(9)
+            return _kind(f.read(9)) is not None
     except OSError:
         return False
-    return head[:8] == legacy_nnk.MAGIC or safetensors_file.looks_like_safetensors(head)
 
 
 def _from_safetensors(path):
     tensors, strings = safetensors_file.read(path)
     if strings.get("format") != FORMAT:
         raise fail(path, f"a safetensors file, but not a saved nnkernels model (metadata "
-                         f"'format' is {strings.get('format')!r}, expected {FORMAT!r}); "
+                         f"'format' is {str(strings.get('format'))[:60]!r}, expected "
+                         f"{FORMAT!r}); "
                          f"a plain state dict imports with nnkernels.import_weights(path, "
                          f"arch=..., activations=...)")
     if safetensors_file.DIGEST_KEY not in strings:
         raise fail(path, f"no content digest ({safetensors_file.DIGEST_KEY!r}) in its "
                          f"metadata: not written by nnkernels.save, or altered")
     version = strings.get("format_version", "")
-    if not version.isdigit() or not 2 <= int(version) <= FORMAT_VERSION:
+    number = int(version) if re.fullmatch(r"[0-9]{1,9}", version) else None
+    if number is None or not 2 <= number <= FORMAT_VERSION:
         raise fail(path, f"format_version {version[:20]!r}: this nnkernels reads version "
                          f"{FORMAT_VERSION}" + (" (the file is from a newer nnkernels)"
-                                                if version.isdigit() else ""))
+                                                if number and number > FORMAT_VERSION else ""))
     meta = {}
     for key in ("architecture", "training", "optimizer"):
         if key in strings:
@@ -132,8 +139,8 @@ def _from_legacy(path):
     """A legacy file's tensors renamed and laid out as the safetensors file has them."""
     arrays, meta = legacy_nnk.load_arrays(path)
     if meta.get("format") != FORMAT:
-        raise fail(path, f"not a saved nnkernels model (format {meta.get('format')!r}, "
-                         f"expected {FORMAT!r})")
+        raise fail(path, f"not a saved nnkernels model (format "
+                         f"{str(meta.get('format'))[:60]!r}, expected {FORMAT!r})")
     layers = (meta.get("architecture") or {}).get("layers") \
         if isinstance(meta.get("architecture"), dict) else None
     if not isinstance(layers, list):

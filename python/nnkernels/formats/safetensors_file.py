@@ -23,7 +23,7 @@ import numpy as np
 
 from nnkernels._io import atomic_output
 from nnkernels.formats import strict_json
-from nnkernels.formats.errors import ModelFileError, fail
+from nnkernels.formats.errors import ModelFileError, fail, shown
 
 #: safetensors dtype name -> NumPy little-endian dtype (BF16 is read as float32)
 DTYPES = {"BOOL": "|b1", "U8": "|u1", "I8": "|i1", "U16": "<u2", "I16": "<i2",
@@ -55,7 +55,7 @@ def _as_little_endian(name, value):
     arr = np.asarray(value)
     little = arr.dtype.newbyteorder("<") if arr.dtype.byteorder != "|" else arr.dtype
     if little.str not in _NAMES:
-        raise TypeError(f"tensor {name!r}: dtype {arr.dtype} cannot be stored; "
+        raise TypeError(f"tensor {shown(name)}: dtype {arr.dtype} cannot be stored; "
                         f"safetensors dtypes: {sorted(_NAMES.values())}")
     return arr.astype(little, order="C", copy=False)  # keeps 0-d arrays 0-d
 
@@ -99,24 +99,24 @@ def _uint(value):
 def _entry(path, name, spec):
     """(name, numpy dtype, shape, begin, end, is_bf16) of one header entry, checked."""
     if not isinstance(spec, dict) or set(spec) != _ENTRY_KEYS:
-        raise fail(path, f"tensor {name!r}: the entry must be an object with keys "
+        raise fail(path, f"tensor {shown(name)}: the entry must be an object with keys "
                          f"{sorted(_ENTRY_KEYS)}; found {str(spec)[:200]}")
     dtype, shape, offsets = spec["dtype"], spec["shape"], spec["data_offsets"]
     if dtype not in DTYPES:
-        raise fail(path, f"tensor {name!r}: dtype {str(dtype)[:40]!r} is not supported; "
+        raise fail(path, f"tensor {shown(name)}: dtype {str(dtype)[:40]!r} is not supported; "
                          f"expected one of {sorted(DTYPES)}")
     if not (isinstance(shape, list) and len(shape) <= _MAX_NDIM
             and all(_uint(d) for d in shape)):
-        raise fail(path, f"tensor {name!r}: shape must be a list of at most {_MAX_NDIM} "
+        raise fail(path, f"tensor {shown(name)}: shape must be a list of at most {_MAX_NDIM} "
                          f"non-negative integers; found {str(shape)[:200]}")
     if not (isinstance(offsets, list) and len(offsets) == 2 and all(_uint(o) for o in offsets)
             and offsets[0] <= offsets[1]):
-        raise fail(path, f"tensor {name!r}: data_offsets must be [begin, end] with "
+        raise fail(path, f"tensor {shown(name)}: data_offsets must be [begin, end] with "
                          f"0 <= begin <= end; found {str(offsets)[:200]}")
     dt = np.dtype(DTYPES[dtype])
     nbytes = dt.itemsize * math.prod(shape)  # Python ints: no overflow
     if offsets[1] - offsets[0] != nbytes:
-        raise fail(path, f"tensor {name!r}: {dtype} of shape {shape} needs {nbytes} bytes; "
+        raise fail(path, f"tensor {shown(name)}: {dtype} of shape {shape} needs {nbytes} bytes; "
                          f"data_offsets {offsets} hold {offsets[1] - offsets[0]}")
     return name, dt, tuple(shape), offsets[0], offsets[1], dtype == "BF16"
 
@@ -167,7 +167,7 @@ def read(path):
         data_start, end = f.tell(), 0
         for name, _, _, begin, stop, _ in entries:
             if begin != end:
-                raise fail(path, f"tensor {name!r}: data_offsets begin at {begin}; expected "
+                raise fail(path, f"tensor {shown(name)}: data_offsets begin at {begin}; expected "
                                  f"{end} (tensors must cover the data section without gaps "
                                  f"or overlaps)")
             end = stop
@@ -181,7 +181,7 @@ def read(path):
         for name, dt, shape, begin, stop, _ in entries:
             arr = np.empty(shape, dt)
             if f.readinto(_bytes(arr)) != stop - begin:
-                raise fail(path, f"truncated while reading tensor {name!r}")
+                raise fail(path, f"truncated while reading tensor {shown(name)}")
             sha.update(_bytes(arr))
             arrays[name] = arr
     if stored is not None and sha.hexdigest() != stored:

@@ -14,7 +14,7 @@ import re
 
 import numpy as np
 
-from nnkernels.formats.errors import fail
+from nnkernels.formats.errors import fail, shown
 
 #: last-layer activations and the loss that gives the same predictions
 OUTPUT_ACTIVATIONS = {"softmax": "softmax_cross_entropy", "log_softmax": "softmax_cross_entropy",
@@ -130,16 +130,16 @@ def match_linear_tensors(tensors, n_layers, path):
     biases = {n[:-len(".bias")]: n for n in tensors if n.endswith(".bias")}
     others = sorted(set(tensors) - set(weights.values()) - set(biases.values()))
     if others:
-        raise fail(path, f"tensor {others[0]!r} is not a Linear layer's weight or bias "
+        raise fail(path, f"tensor {shown(others[0])} is not a Linear layer's weight or bias "
                          f"(only MLPs of Linear layers import)")
     for prefix in sorted(set(weights) ^ set(biases)):
         what = "bias" if prefix in weights else "weight"
-        raise fail(path, f"tensor {prefix}.{what} is missing (the layer has "
-                         f"{(weights.get(prefix) or biases.get(prefix))!r})")
+        raise fail(path, f"tensor {prefix[:80]}.{what} is missing (the layer has "
+                         f"{shown(weights.get(prefix) or biases.get(prefix))})")
     order = sorted(weights, key=_natural_key)
     if len(order) != n_layers:
         raise fail(path, f"the architecture has {n_layers} layers but the file holds "
-                         f"{len(order)} weight/bias pairs ({', '.join(order) or 'none'})")
+                         f"{len(order)} weight/bias pairs ({shown(order, 200)})")
     return [(weights[p], tensors[weights[p]], biases[p], tensors[biases[p]]) for p in order]
 
 
@@ -161,14 +161,14 @@ def from_state_dict(tensors, arch, activations, *, dtype=None, path="state dict"
     for k, ((wname, w, bname, b), layer) in enumerate(zip(pairs, layers)):
         expected = (layer.out_features, layer.in_features)
         if w.shape != expected:
-            raise fail(path, f"tensor {wname!r} (layer {k}) has shape {w.shape}; the "
+            raise fail(path, f"tensor {shown(wname)} (layer {k}) has shape {w.shape}; the "
                              f"architecture needs {expected} (out_features, in_features)")
         if b.shape != (layer.out_features,):
-            raise fail(path, f"tensor {bname!r} (layer {k}) has shape {b.shape}; the "
+            raise fail(path, f"tensor {shown(bname)} (layer {k}) has shape {b.shape}; the "
                              f"architecture needs ({layer.out_features},)")
         for name, t in ((wname, w), (bname, b)):
             if t.dtype.kind != "f" or not np.isfinite(t).all():
-                raise fail(path, f"tensor {name!r} must hold finite floats; it is {t.dtype}"
+                raise fail(path, f"tensor {shown(name)} must hold finite floats; it is {t.dtype}"
                                  f"{'' if t.dtype.kind != 'f' else ' with NaN or infinity'}")
         layer.weight.data[...] = w.T
         layer.bias.data[...] = b
