@@ -20,7 +20,7 @@ import zlib
 import numpy as np
 
 from nnkernels.formats import strict_json
-from nnkernels.formats.errors import ModelFileError, fail
+from nnkernels.formats.errors import ModelFileError, fail, shown
 
 #: the largest model.weights.h5 read from a .keras zip (it is read into memory)
 MAX_WEIGHTS_BYTES = 1 << 30
@@ -99,7 +99,7 @@ def _layers(path, config):
         if not isinstance(cfg, dict):
             raise fail(path, f"layer {i} ({str(kind)[:40]}) has no config object")
         if loss != "mse":
-            raise fail(path, f"layer {i} ({kind}) follows the softmax output layer")
+            raise fail(path, f"layer {i} ({shown(kind, 40)}) follows the softmax output layer")
         if kind == "InputLayer":
             shape = cfg.get("batch_shape", cfg.get("batch_input_shape"))
             width = _width(path, i, shape)
@@ -138,10 +138,11 @@ def _dense(path, i, cfg):
     if not isinstance(name, str) or not name or "/" in name:
         raise fail(path, f"layer {i} (Dense) has no usable name: {str(name)[:40]!r}")
     if isinstance(units, bool) or not isinstance(units, int) or not 0 < units < 1 << 31:
-        raise fail(path, f"layer {i} (Dense {name!r}): units must be an int >= 1; "
+        raise fail(path, f"layer {i} (Dense {shown(name, 40)}): units must be an int >= 1; "
                          f"got {str(units)[:40]}")
     if activation not in (*_ACTIVATIONS, "softmax") or not isinstance(use_bias, bool):
-        raise fail(path, f"layer {i} (Dense {name!r}): activation {str(activation)[:60]!r} "
+        raise fail(path, f"layer {i} (Dense {shown(name, 40)}): activation "
+                         f"{str(activation)[:60]!r} "
                          f"does not convert; relu, sigmoid, linear and a final softmax do")
     return name, units, activation if activation == "softmax" else _ACTIVATIONS[activation], \
         use_bias
@@ -157,8 +158,9 @@ def _refuse_links(path, h5file, h5py):
     if found is not None:
         name, link = found
         if isinstance(link, h5py.ExternalLink):
-            raise fail(path, f"HDF5 external link {name!r} (to {link.filename!r}): refused")
-        raise fail(path, f"HDF5 soft link {name!r}: refused")
+            raise fail(path, f"HDF5 external link {shown(name)} (to {shown(link.filename)}): "
+                             f"refused")
+        raise fail(path, f"HDF5 soft link {shown(name)}: refused")
 
 
 def _dataset(path, group, where, shape, h5py):
@@ -168,20 +170,20 @@ def _dataset(path, group, where, shape, h5py):
         raise fail(path, f"weights {group.name}/{where} are missing")
     name = obj.name
     if obj.is_virtual:
-        raise fail(path, f"dataset {name!r} is virtual: refused")
+        raise fail(path, f"dataset {shown(name)} is virtual: refused")
     if obj.external:
-        raise fail(path, f"dataset {name!r} stores its data in external files: refused")
+        raise fail(path, f"dataset {shown(name)} stores its data in external files: refused")
     if obj.dtype.kind != "f" or obj.dtype.itemsize not in (2, 4, 8):
-        raise fail(path, f"dataset {name!r} is {obj.dtype}; float16, 32 or 64 expected")
+        raise fail(path, f"dataset {shown(name)} is {obj.dtype}; float16, 32 or 64 expected")
     if obj.shape != shape:
-        raise fail(path, f"dataset {name!r} has shape {obj.shape}; the architecture needs "
+        raise fail(path, f"dataset {shown(name)} has shape {obj.shape}; the architecture needs "
                          f"{shape}")
     if obj.id.get_create_plist().get_nfilters():
-        raise fail(path, f"dataset {name!r} is compressed or filtered: refused")
+        raise fail(path, f"dataset {shown(name)} is compressed or filtered: refused")
     nbytes = int(np.prod(shape, dtype=object)) * obj.dtype.itemsize
     stored = obj.id.get_storage_size()
     if stored < nbytes:
-        raise fail(path, f"dataset {name!r} declares {nbytes} bytes but stores {stored}")
+        raise fail(path, f"dataset {shown(name)} declares {nbytes} bytes but stores {stored}")
     return obj[()]
 
 
@@ -196,7 +198,7 @@ def _weight_sources(path, h5file, legacy, names):
             group = h5file.get(f"model_weights/{name}")
             wn = group.attrs.get("weight_names") if group is not None else None
             if wn is None:
-                raise fail(path, f"no weights for layer {name!r} under model_weights/")
+                raise fail(path, f"no weights for layer {shown(name)} under model_weights/")
             sources.append((group, [w.decode() if isinstance(w, bytes) else str(w)
                                     for w in wn]))
             continue
@@ -205,7 +207,7 @@ def _weight_sources(path, h5file, legacy, names):
         if group is None:  # the layout of the first Keras 3 releases
             group = h5file.get(f"_layer_checkpoint_dependencies/{key}/vars")
         if group is None:
-            raise fail(path, f"no weights for layer {name!r} (layers/{key}/vars)")
+            raise fail(path, f"no weights for layer {shown(name)} (layers/{key}/vars)")
         sources.append((group, ["0", "1"]))
     return sources
 
@@ -221,10 +223,10 @@ def _build(path, h5file, config, legacy, h5py):
         if n_in is None:  # no InputLayer: the first kernel's rows give the width
             kernel = group.get(where[0]) if where else None
             if not isinstance(kernel, h5py.Dataset) or len(kernel.shape) != 2:
-                raise fail(path, f"layer {name!r}: its kernel is missing or not 2-D")
+                raise fail(path, f"layer {shown(name)}: its kernel is missing or not 2-D")
             n_in = kernel.shape[0]
         if len(where) != (2 if use_bias else 1):
-            raise fail(path, f"layer {name!r} lists {len(where)} weights; expected "
+            raise fail(path, f"layer {shown(name)} lists {len(where)} weights; expected "
                              f"{2 if use_bias else 1}")
         w = _dataset(path, group, where[0], (n_in, units), h5py)
         b = _dataset(path, group, where[1], (units,), h5py) if use_bias else np.zeros(units)
