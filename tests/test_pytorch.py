@@ -187,3 +187,42 @@ def test_import_weights_checks_the_architecture_first(tmp_path, arch, acts, mess
         nnkernels.import_weights(tmp_path / "not-read.safetensors", arch=arch,
                                  activations=acts)
 
+
+
+@pytest.mark.parametrize("make", [
+    lambda: nnkernels.RMSProp(lr=1e-2, rho=0.9, weight_decay=1e-3),
+    lambda: nnkernels.SGD(lr=0.05, momentum=0.9, nesterov=True, weight_decay=1e-3),
+    lambda: nnkernels.SGD(lr=0.05),
+    lambda: nnkernels.Adam(lr=1e-2, weight_decay=1e-3),
+    lambda: nnkernels.Adam(lr=1e-2, weight_decay=1e-2, decoupled_weight_decay=True),
+], ids=["rmsprop", "sgd-nesterov", "sgd", "adam", "adamw"])
+def test_training_continues_in_torch_where_nnkernels_stopped(make):
+    """Five nnkernels steps, then the module and its optimizer in PyTorch: five more
+    steps on each side land on the same weights (float64, 1e-10)."""
+    rng = np.random.default_rng(0)
+    x, y = rng.standard_normal((40, 9)), rng.integers(0, 4, 40)
+    model = nnkernels.Sequential([nnkernels.Dense(9, 7, "relu", seed=0, dtype="float64"),
+                                  nnkernels.Dense(7, 4, None, seed=1, dtype="float64")])
+    model.compile(make(), "softmax_cross_entropy")
+    for _ in range(5):
+        model.train_step(x, y)
+    module = nnkernels.to_torch(model)
+    optimizer = nnkernels.to_torch_optimizer(model, module)
+    loss_fn = torch.nn.CrossEntropyLoss()
+    for _ in range(5):
+        model.train_step(x, y)
+        optimizer.zero_grad()
+        loss_fn(module(torch.from_numpy(x)), torch.from_numpy(y)).backward()
+        optimizer.step()
+    linears = [m for m in module if isinstance(m, torch.nn.Linear)]
+    for layer, linear in zip(model.layers, linears):
+        np.testing.assert_allclose(linear.weight.detach().numpy().T, layer.weight.data,
+                                   rtol=1e-10, atol=1e-12)
+        np.testing.assert_allclose(linear.bias.detach().numpy(), layer.bias.data,
+                                   rtol=1e-10, atol=1e-12)
+
+
+def test_gorgonia_rmsprop_has_no_torch_optimizer():
+    model = nnkernels.models.mnist_classifier(seed=0, optimizer=nnkernels.RMSProp.gorgonia())
+    with pytest.raises(ValueError, match="epsilon='inside'"):
+        nnkernels.to_torch_optimizer(model, nnkernels.to_torch(model))

@@ -26,7 +26,7 @@ from nnkernels.model import Sequential  # noqa: E402
 from nnkernels.optimizers import SGD, Adam, RMSProp  # noqa: E402
 from nnkernels.formats.keras import from_keras, to_keras  # noqa: E402
 from nnkernels.formats.model_file import load, save  # noqa: E402
-from nnkernels.formats.pytorch import from_torch, to_torch  # noqa: E402
+from nnkernels.formats.pytorch import from_torch, to_torch, to_torch_optimizer  # noqa: E402
 from nnkernels.formats.state_dict import import_weights  # noqa: E402
 from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
@@ -64,5 +64,6 @@ __all__ = [
     "Parameter", "RMSProp", "SGD", "Sequential", "SigmoidBinaryCrossEntropy",
     "SoftmaxCrossEntropy", "build_info", "callbacks", "from_keras", "from_torch", "get_include",
     "get_num_threads", "import_weights", "kernels", "load", "losses", "num_threads",
-    "optimizers", "save", "set_num_threads", "to_keras", "to_torch", *_LAZY_SUBMODULES,
+    "optimizers", "save", "set_num_threads", "to_keras", "to_torch", "to_torch_optimizer",
+    *_LAZY_SUBMODULES,
 ]

@@ -138,3 +138,54 @@ def to_torch(model, *, probabilities=False):
                              "cross-entropy loss)")
         modules.append(torch.nn.Softmax(dim=1))
     return torch.nn.Sequential(*modules)
+
+
+def to_torch_optimizer(model, module):
+    """A PyTorch optimizer over `module`'s parameters (from :func:`to_torch`) carrying on
+    where `model`'s optimizer stopped: the same hyperparameters, step count and state
+    (RMSProp's cache as RMSprop's square_avg, SGD's velocity as momentum_buffer, Adam's m
+    and v as exp_avg and exp_avg_sq; weight-shaped state transposed to (out, in)).
+
+    Raises ValueError for an optimizer PyTorch lacks (RMSProp with epsilon="inside",
+    the Gorgonia form) or a module whose parameters do not match the model's.
+    """
+    torch = _torch()
+    from nnkernels import optimizers
+    opt = model.optimizer
+    params = list(module.parameters())
+    shapes = [tuple(p.shape) for p in params]
+    expected = [p.shape[::-1] if p.data.ndim == 2 else p.shape for p in model.parameters()]
+    if opt is None or shapes != expected:
+        raise ValueError("to_torch_optimizer: needs a compiled model and the module "
+                         "to_torch made of it")
+    h = opt.hyperparameters()
+    if isinstance(opt, optimizers.RMSProp):
+        if opt.epsilon != "outside":
+            raise ValueError("to_torch_optimizer: RMSProp with epsilon='inside' (Gorgonia's "
+                             "form) has no PyTorch counterpart")
+        result = torch.optim.RMSprop(params, lr=h["lr"], alpha=h["rho"], eps=h["eps"],
+                                     weight_decay=h["weight_decay"])
+        names = {"cache": "square_avg"}
+    elif isinstance(opt, optimizers.SGD):
+        result = torch.optim.SGD(params, lr=h["lr"], momentum=h["momentum"],
+                                 weight_decay=h["weight_decay"], nesterov=h["nesterov"])
+        names = {"velocity": "momentum_buffer"}
+    elif isinstance(opt, optimizers.Adam):
+        cls = torch.optim.AdamW if h["decoupled_weight_decay"] else torch.optim.Adam
+        result = cls(params, lr=h["lr"], betas=(h["beta1"], h["beta2"]), eps=h["eps"],
+                     weight_decay=h["weight_decay"])
+        names = {"m": "exp_avg", "v": "exp_avg_sq"}
+    else:
+        raise ValueError(f"to_torch_optimizer: {type(opt).__name__} has no PyTorch "
+                         f"counterpart here")
+    if opt.iterations == 0:
+        return result
+    for p, state in zip(params, opt.state):
+        entry = {theirs: torch.tensor(state[ours].T, dtype=p.dtype)  # copies
+                 for ours, theirs in names.items()}
+        if not isinstance(opt, optimizers.SGD):
+            entry["step"] = torch.tensor(float(opt.iterations))
+        elif h["momentum"] == 0:
+            entry = {"momentum_buffer": None}
+        result.state[p] = entry
+    return result
