@@ -18,6 +18,7 @@ def add_parser(sub):
     from nnkernels.datasets._images import MAX_IMAGE_SIDE
     p = sub.add_parser(
         "predict", help="classify or reconstruct images with a saved model",
+        usage="nnkernels predict [-h] [--json] [--out DIR] [MODEL] INPUT [INPUT ...]",
         description="Run a saved model on images. A picture (PNG, JPEG, BMP, GIF, TIFF, "
                     f"WebP or PPM, at most {MAX_IMAGE_SIDE} pixels a side) is "
                     "converted to 28x28 grayscale; MNIST digits are light on a dark "
