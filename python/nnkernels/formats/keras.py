@@ -13,13 +13,14 @@ transposition. ``to_keras`` needs Keras 3 itself (any backend; no TensorFlow nee
 with ``KERAS_BACKEND=torch``).
 """
 import io
+import json
 import os
 import zipfile
 import zlib
 
 import numpy as np
 
-from nnkernels.formats import strict_json
+from nnkernels.formats import safetensors_file, strict_json
 from nnkernels.formats.errors import ModelFileError, fail, shown
 
 #: the largest model.weights.h5 read from a .keras zip (it is read into memory)
@@ -212,9 +213,8 @@ def _weight_sources(path, h5file, legacy, names):
     return sources
 
 
-def _build(path, h5file, config, legacy, h5py):
-    from nnkernels.layers import Dense
-    from nnkernels.model import Sequential
+def _read_weights(path, h5file, config, legacy, h5py):
+    """[(kernel, bias, activation)] of the Dense layers, and the loss."""
     _refuse_links(path, h5file, h5py)
     dense, width, loss = _layers(path, config)
     sources = _weight_sources(path, h5file, legacy, [d[0] for d in dense])
@@ -230,32 +230,18 @@ def _build(path, h5file, config, legacy, h5py):
                              f"{2 if use_bias else 1}")
         w = _dataset(path, group, where[0], (n_in, units), h5py)
         b = _dataset(path, group, where[1], (units,), h5py) if use_bias else np.zeros(units)
+        if not (np.isfinite(w).all() and np.isfinite(b).all()):
+            raise fail(path, f"layer {shown(name)}: its weights hold NaN or infinity")
         arrays.append((w, b, activation))
         n_in = units
-    dtype = np.float64 if arrays[0][0].dtype == np.float64 else np.float32
-    layers = []
-    for w, b, activation in arrays:
-        if not (np.isfinite(w).all() and np.isfinite(b).all()):
-            raise fail(path, "a layer's weights hold NaN or infinity")
-        layer = Dense(w.shape[0], w.shape[1], activation, init="zeros", dtype=dtype)
-        layer.weight.data[...] = w
-        layer.bias.data[...] = b
-        layers.append(layer)
-    model = Sequential(layers)
-    model.compile("rmsprop", loss)
-    model.metadata = {"imported_from": os.path.basename(path)}
-    return model
+    return arrays, loss
 
 
-def from_keras(path):
-    """A compiled Sequential from a Keras ``.keras`` or legacy ``.h5`` model file.
-
-    The last Dense's softmax becomes the softmax cross-entropy loss (``predict`` gives
-    the same probabilities); otherwise the loss is mean squared error. Raises
-    ModelFileError naming the file and the layer or dataset that does not convert.
-    """
+def _read(path, out):
+    """Read the Keras file at `path`; write its layers to `out` as a safetensors file
+    (tensors <k>.kernel, <k>.bias; metadata loss and activations). Runs in the child
+    process of :func:`~nnkernels.formats.isolation.run_isolated`."""
     h5py = _h5py()
-    path = os.fspath(path)
     with open(path, "rb") as f:
         head = f.read(8)
         if head.startswith(b"PK"):
@@ -277,7 +263,7 @@ def from_keras(path):
                     config = strict_json.loads(raw if isinstance(raw, (str, bytes)) else
                                                str(raw), path, "model_config",
                                                limit=MAX_CONFIG_BYTES)
-                return _build(path, h5file, config, legacy, h5py)
+                arrays, loss = _read_weights(path, h5file, config, legacy, h5py)
         except ModelFileError:
             raise
         except SystemError as error:
@@ -291,6 +277,52 @@ def from_keras(path):
         except _H5_ERRORS as error:
             raise fail(path, f"a damaged or unreadable HDF5 file: "
                              f"{type(error).__name__}: {str(error)[:200]}") from None
+    tensors = {}
+    for k, (w, b, _) in enumerate(arrays):
+        tensors[f"{k}.kernel"], tensors[f"{k}.bias"] = w, b
+    safetensors_file.write(out, tensors, {"loss": loss, "activations": strict_json.dumps(
+        [a for _, _, a in arrays])})
+
+
+def from_keras(path):
+    """A compiled Sequential from a Keras ``.keras`` or legacy ``.h5`` model file.
+
+    The last Dense's softmax becomes the softmax cross-entropy loss (``predict`` gives
+    the same probabilities); otherwise the loss is mean squared error. The file is read
+    in a child process (:mod:`nnkernels.formats.isolation`): a crash of the HDF5
+    library on a damaged file is a ModelFileError here too.
+
+    Raises
+    ------
+    ModelFileError naming the file and the layer or dataset that does not convert;
+    ImportError without h5py; OSError when the file cannot be opened.
+    """
+    import tempfile
+
+    from nnkernels.formats.isolation import run_isolated
+    from nnkernels.layers import Dense
+    from nnkernels.model import Sequential
+    path = os.fspath(path)
+    _h5py()  # a missing extra is said here, not from the child
+    with open(path, "rb"):  # a missing file is an OSError of the caller's
+        pass
+    with tempfile.TemporaryDirectory(prefix="nnkernels-keras-") as tmp:
+        out = os.path.join(tmp, "layers.safetensors")
+        run_isolated(path, _read, path, out)
+        tensors, meta = safetensors_file.read(out)
+    activations = json.loads(meta["activations"])
+    dtype = np.float64 if tensors["0.kernel"].dtype == np.float64 else np.float32
+    layers = []
+    for k, activation in enumerate(activations):
+        w, b = tensors[f"{k}.kernel"], tensors[f"{k}.bias"]
+        layer = Dense(w.shape[0], w.shape[1], activation, init="zeros", dtype=dtype)
+        layer.weight.data[...] = w
+        layer.bias.data[...] = b
+        layers.append(layer)
+    model = Sequential(layers)
+    model.compile("rmsprop", meta["loss"])
+    model.metadata = {"imported_from": os.path.basename(path)}
+    return model
 
 
 def to_keras(model):
