@@ -226,3 +226,15 @@ def test_fuzz_keras_files(tmp_path, name, fields):
             if failure:
                 failures.append(failure)
     assert not failures, "\n".join(failures[:20])
+
+
+def test_a_zip_directory_pointing_before_the_file_is_a_damaged_zip(tmp_path):
+    """Found by the 10,000-case fuzz run: zipfile seeks to a negative offset (OSError
+    EINVAL) for this damaged central directory."""
+    data = (FIXTURES / "small.keras").read_bytes()
+    cases = mutations(data, seed=4, header_len=96, cases=9449,
+                      int_fields=[(18, 4, "little"), (22, 4, "little")])
+    raw = next(raw for name, raw in cases if name.startswith("random 9448:"))
+    (tmp_path / "damaged.keras").write_bytes(raw)
+    with pytest.raises(nnkernels.ModelFileError, match="a damaged .keras zip"):
+        nnkernels.from_keras(tmp_path / "damaged.keras")

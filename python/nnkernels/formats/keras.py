@@ -64,17 +64,19 @@ def _read_member(path, zf, name, limit):
     return b"".join(chunks)
 
 
-def _open_keras_zip(path):
-    """(config dict, model.weights.h5 bytes) of a .keras file."""
+def _open_keras_zip(path, fileobj):
+    """(config dict, model.weights.h5 bytes) of the .keras file open as `fileobj`."""
     try:
-        with zipfile.ZipFile(path) as zf:
+        with zipfile.ZipFile(fileobj) as zf:
             if len(zf.infolist()) > _MAX_MEMBERS:
                 raise fail(path, f"the .keras zip has {len(zf.infolist())} members; a "
                                  f"model has 3")
             config = _read_member(path, zf, "config.json", MAX_CONFIG_BYTES)
             weights = _read_member(path, zf, "model.weights.h5", MAX_WEIGHTS_BYTES)
     except (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError,
-            ValueError, OverflowError) as error:
+            ValueError, OverflowError, OSError) as error:
+        # OSError: zipfile seeking to an offset a damaged directory gives (EINVAL); the
+        # file itself is open already.
         if isinstance(error, ModelFileError):
             raise
         raise fail(path, f"a damaged .keras zip: {error}") from None
@@ -245,7 +247,7 @@ def _read(path, out):
     with open(path, "rb") as f:
         head = f.read(8)
         if head.startswith(b"PK"):
-            config, weights = _open_keras_zip(path)
+            config, weights = _open_keras_zip(path, f)
             _layers(path, config)  # an unsupported model is refused before HDF5 is read
             source, legacy = io.BytesIO(weights), False
         elif head == _HDF5_SIGNATURE:
