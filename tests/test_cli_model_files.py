@@ -62,7 +62,7 @@ def test_predict_with_a_model_file_still_takes_it_first(tmp_path, capsys):
     record = json.loads(out)
     assert record["class"] == int(model.predict_classes(digit.reshape(1, -1) / 255.0)[0])
     code, out, err = _run(capsys, "predict", tmp_path / "m.safetensors")
-    assert code == 2 and "no IMAGE after the model file" in err
+    assert code == 2 and "the following arguments are required: INPUT (after the model" in err
 
 
 def _state_dict_file(tmp_path, model):

@@ -98,7 +98,8 @@ def _read(source):
 def run(args):
     args.model_file, args.images = split_model_argument(args.inputs)
     if not args.images:
-        raise UsageError(f"predict: no IMAGE after the model file {args.model_file}")
+        raise UsageError(f"the following arguments are required: INPUT (after the model "
+                         f"file {args.model_file}) (see 'nnkernels predict --help')")
     model, kind = load_model(args.model_file)
     names = class_names(model.metadata.get("dataset", "mnist"))
     if kind == "classifier" and len(names) != model.out_features:
