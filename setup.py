@@ -125,6 +125,8 @@ extensions = [_extension(name) for name in KERNEL_MODULES]
 setup(
     package_dir={"": "python"},
     packages=find_packages(where="python"),
+    # the pretrained model (nnkernels.pretrained), made by bench/make_pretrained.py
+    package_data={"nnkernels": ["_data/*.safetensors"]},
     ext_modules=cythonize(extensions, include_path=[str(HERE)],
                           compiler_directives={"language_level": 3}),
     cmdclass={"build_ext": BuildExtWithOpenMP, "build_py": BuildPyWithPxd},

@@ -61,3 +61,12 @@ def pytest_configure(config):
             raise pytest.UsageError(
                 f"CI=true: NNKERNELS_DATA ({os.environ.get('NNKERNELS_DATA')!r}) must hold "
                 f"{', '.join(missing)}/; .ci/run points it at ../shared/data")
+
+
+def require(module, install):
+    """Import `module` for a test; without it, skip naming what to install (`install`),
+    except under CI=true, where CI installs every extra and a missing one fails."""
+    if os.environ.get("CI"):
+        import importlib
+        return importlib.import_module(module)
+    return pytest.importorskip(module, reason=f"needs {module}: {install}")

@@ -82,7 +82,7 @@ def test_resume_continues_bit_for_bit(tmp_path, optimizer, stop, monkeypatch):
     stopper = {"after-2-epochs": _StopAfter(2),
                "mid-epoch-sigint": _StopAfter(1, batch=6),
                "mid-epoch-sigterm": _StopAfter(2, batch=9, signum=signal.SIGTERM)}[stop]
-    path = tmp_path / "checkpoint.nnk"
+    path = tmp_path / "checkpoint.safetensors"
     first = _model(OPTIMIZERS[optimizer]())
     # One step per call of the plan, so that a signal stops it inside an epoch (the
     # uninterrupted and the resumed fit run whole epochs per call: same bits).
@@ -174,7 +174,7 @@ def test_train_mnist_resumes_from_its_checkpoint(tmp_path):
     settings = dict(arrays=arrays, seed=4, epochs=3, batch_size=50, verbose=0,
                     lr_schedule="cosine", optimizer="adam")
     whole, whole_history, _ = nnkernels.models.train_mnist("classifier", **settings)
-    path = tmp_path / "checkpoint.nnk"
+    path = tmp_path / "checkpoint.safetensors"
     nnkernels.models.train_mnist("classifier", checkpoint=path, **settings,
                                  callbacks=[_StopAfter(1)])
     assert nnkernels.load(path, with_metadata=True)[1]["checkpoint"]["epochs_completed"] == 1

@@ -76,7 +76,7 @@ def classifier_run(tmp_path_factory):
 def test_train_classifier_writes_everything(classifier_run):
     code, out, err, out_dir = classifier_run
     assert code == 0, err
-    files = ["model.nnk", "history.csv", "correct.png", "misclassified.png",
+    files = ["model.safetensors", "history.csv", "correct.png", "misclassified.png",
              "confusion_matrix.png", "loss.png", "accuracy.png"]
     for name in files:
         assert (out_dir / name).is_file(), name
@@ -94,7 +94,7 @@ def test_train_classifier_writes_everything(classifier_run):
     assert float(rows[0]["lr"]) == pytest.approx(lr)
     assert float(rows[1]["lr"]) == pytest.approx(lr / 100)
 
-    model = nnkernels.load(out_dir / "model.nnk")
+    model = nnkernels.load(out_dir / "model.safetensors")
     meta = model.metadata
     assert meta["dataset"] == "mnist" and meta["epochs"] == 2 and meta["batch_size"] == 50
     assert meta["optimizer"] == "rmsprop" and meta["lr_schedule"] == "cosine"
@@ -122,12 +122,12 @@ def test_train_autoencoder(tmp_path, capsys, data_env):
     assert code == 0, err
     assert nnkernels.get_num_threads() == threads  # --threads is restored afterwards
     assert err == ""  # --quiet
-    for name in ("model.nnk", "history.csv", "reconstructions.png", "loss.png"):
+    for name in ("model.safetensors", "history.csv", "reconstructions.png", "loss.png"):
         assert (tmp_path / "ae" / name).is_file(), name
     for name in ("reconstructions.png", "loss.png"):
         with Image.open(tmp_path / "ae" / name) as img:
             img.verify()
-    model = nnkernels.load(tmp_path / "ae" / "model.nnk")
+    model = nnkernels.load(tmp_path / "ae" / "model.safetensors")
     assert model.out_features == 784
     assert model.metadata["lr_schedule"] == "cosine" and model.metadata["threads"] == 1
     mse = re.search(r"test MSE (\d\.\d+)", out)
@@ -156,7 +156,7 @@ def test_ctrl_c_still_evaluates_and_saves(tmp_path, capsys, data_env, monkeypatc
     assert code == cli.EXIT_INTERRUPTED
     assert "Training was interrupted (Ctrl-C) after 1 of 5 epoch(s)" in out
     assert "test accuracy" in out and "Interrupted (Ctrl-C) at epoch 2/5" in err
-    meta = nnkernels.load(tmp_path / "run" / "model.nnk").metadata
+    meta = nnkernels.load(tmp_path / "run" / "model.safetensors").metadata
     assert meta["interrupted"] is True and meta["epochs_completed"] == 1
     assert (tmp_path / "run" / "loss.png").is_file()
     assert (tmp_path / "run" / "confusion_matrix.png").is_file()
@@ -165,7 +165,7 @@ def test_ctrl_c_still_evaluates_and_saves(tmp_path, capsys, data_env, monkeypatc
 # ------------------------------------------------------------------ evaluate, predict
 @needs_mnist
 def test_evaluate(classifier_run, capsys, data_env):
-    model_file = classifier_run[3] / "model.nnk"
+    model_file = classifier_run[3] / "model.safetensors"
     code, out, err = _run(capsys, "evaluate", model_file)
     assert code == 0, err
     meta = nnkernels.load(model_file).metadata
@@ -184,7 +184,7 @@ def _png(path, pixels_uint8, size=None, mode="L"):
 @needs_mnist
 def test_predict_png_matches_model_predict(classifier_run, test_images, tmp_path, capsys):
     images, _ = test_images
-    model_file = classifier_run[3] / "model.nnk"
+    model_file = classifier_run[3] / "model.safetensors"
     model = nnkernels.load(model_file)
     png = _png(tmp_path / "digit.png", images[0])
     probs = model.predict(images[0].reshape(1, 784).astype(np.float32) / 255)[0]
@@ -210,7 +210,7 @@ def test_predict_png_matches_model_predict(classifier_run, test_images, tmp_path
 def test_predict_inverted_png(classifier_run, test_images, tmp_path, capsys):
     """Dark-on-light RGB of another size: inverted, resized, and the output says so."""
     images, _ = test_images
-    model_file = classifier_run[3] / "model.nnk"
+    model_file = classifier_run[3] / "model.safetensors"
     plain = _png(tmp_path / "plain.png", images[1])
     dark_on_light = _png(tmp_path / "paper.png", 255 - images[1], mode="RGB")
     big = _png(tmp_path / "big.png", 255 - images[1], size=(112, 112), mode="RGB")
@@ -227,7 +227,7 @@ def test_predict_inverted_png(classifier_run, test_images, tmp_path, capsys):
 @needs_mnist
 def test_predict_idx_file(classifier_run, test_images, tmp_path, capsys):
     images, _ = test_images
-    model_file = classifier_run[3] / "model.nnk"
+    model_file = classifier_run[3] / "model.safetensors"
     idx = write_idx(tmp_path / "five-images-idx3-ubyte.gz", images[:5])
     expected = nnkernels.load(model_file).predict_classes(
         images[:5].reshape(5, 784).astype(np.float32) / 255)
@@ -247,14 +247,14 @@ def test_predict_idx_file(classifier_run, test_images, tmp_path, capsys):
 def test_predict_autoencoder_prints_mse(test_images, tmp_path, capsys):
     images, _ = test_images
     model = nnkernels.models.mnist_autoencoder(seed=0)
-    nnkernels.save(model, tmp_path / "ae.nnk")
+    nnkernels.save(model, tmp_path / "ae.safetensors")
     png = _png(tmp_path / "d.png", images[2])
-    code, out, err = _run(capsys, "predict", tmp_path / "ae.nnk", png, "--json")
+    code, out, err = _run(capsys, "predict", tmp_path / "ae.safetensors", png, "--json")
     assert code == 0, err
     x = images[2].reshape(1, 784).astype(np.float32) / 255
     expected = float(np.mean((model.forward(x).astype(np.float64) - x) ** 2))
     assert json.loads(out)["mse"] == pytest.approx(expected, rel=1e-5)
-    code, out, err = _run(capsys, "predict", tmp_path / "ae.nnk", png)
+    code, out, err = _run(capsys, "predict", tmp_path / "ae.safetensors", png)
     assert out.strip() == f"{png}: reconstruction MSE {expected:.6f}"
 
 
@@ -285,24 +285,24 @@ def test_diverging_training(tmp_path, capsys, data_env):
 
 
 def test_corrupt_model_file(tmp_path, capsys):
-    bad = tmp_path / "bad.nnk"
+    bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"this is not a model" * 10)
     for argv in (["evaluate", bad], ["predict", bad, tmp_path / "x.png"]):
         code, out, err = _run(capsys, *argv)
         assert code == 1 and out == ""
         assert err.startswith("nnkernels: error: ") and "not an nnkernels model file" in err
         assert str(bad) in err
-    good = tmp_path / "good.nnk"
+    good = tmp_path / "good.safetensors"
     nnkernels.save(nnkernels.models.mnist_classifier(seed=0), good)
     bad.write_bytes(good.read_bytes()[:-100])  # truncated
     code, out, err = _run(capsys, "evaluate", bad)
     assert code == 1 and "nnkernels: error: " in err and str(bad) in err
-    code, out, err = _run(capsys, "evaluate", tmp_path / "nothing.nnk")
-    assert code == 1 and "nothing.nnk: no such model file" in err
+    code, out, err = _run(capsys, "evaluate", tmp_path / "nothing.safetensors")
+    assert code == 1 and "nothing.safetensors: no such model file" in err
 
 
 def test_missing_and_bad_images(tmp_path, capsys):
-    model_file = tmp_path / "m.nnk"
+    model_file = tmp_path / "m.safetensors"
     nnkernels.save(nnkernels.models.mnist_classifier(seed=0), model_file)
     code, out, err = _run(capsys, "predict", model_file, tmp_path / "nope.png")
     assert code == 1 and f"nnkernels: error: {tmp_path / 'nope.png'}: no such image file" in err
@@ -400,7 +400,7 @@ def test_train_mnist_is_what_the_command_line_trains(tmp_path, capsys, data_env)
     code, _, _ = _run(capsys, "train", "classifier", "--limit", "600", "--epochs", "2",
                       "--seed", "5", "--threads", "1", "--output", tmp_path / "run", "--quiet")
     assert code == 0
-    from_cli = nnkernels.load(tmp_path / "run" / "model.nnk")
+    from_cli = nnkernels.load(tmp_path / "run" / "model.safetensors")
     with nnkernels.num_threads(1):
         model, history, results = nnkernels.models.train_mnist(
             "classifier", limit=600, epochs=2, seed=5, verbose=0)

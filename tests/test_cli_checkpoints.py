@@ -39,7 +39,7 @@ def _same(a, b):
 def uninterrupted(tmp_path_factory):
     out = tmp_path_factory.mktemp("whole")
     assert main([*RUN, "--output", str(out)]) == 0
-    return nnkernels.load(out / "model.nnk")
+    return nnkernels.load(out / "model.safetensors")
 
 
 def _train_until_signal(out, signum):
@@ -48,7 +48,7 @@ def _train_until_signal(out, signum):
                              "--checkpoint-every", "2"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     deadline = time.monotonic() + 120
-    while not (out / "checkpoint.nnk").exists() and proc.poll() is None:
+    while not (out / "checkpoint.safetensors").exists() and proc.poll() is None:
         assert time.monotonic() < deadline, "no checkpoint within 2 minutes"
         time.sleep(0.005)
     proc.send_signal(signum)
@@ -61,7 +61,7 @@ def test_a_signal_leaves_a_checkpoint_that_resumes_bit_for_bit(tmp_path, signum,
                                                                 uninterrupted, capsys):
     code, stdout, stderr = _train_until_signal(tmp_path, signum)
     assert "Traceback" not in stderr
-    checkpoint, meta = nnkernels.load(tmp_path / "checkpoint.nnk", with_metadata=True)
+    checkpoint, meta = nnkernels.load(tmp_path / "checkpoint.safetensors", with_metadata=True)
     position = meta["checkpoint"]
     if position["epochs_completed"] == 40:  # the signal came after training: say so
         pytest.skip("training ended before the signal arrived (a very fast machine)")
@@ -70,14 +70,14 @@ def test_a_signal_leaves_a_checkpoint_that_resumes_bit_for_bit(tmp_path, signum,
     assert f"Training was interrupted ({name}) after {position['epochs_completed']} of 40" \
         in stdout
     assert "--resume" in stdout
-    # the checkpoint holds the last completed step: the saved model.nnk's weights
-    assert _same(_state(checkpoint), _state(nnkernels.load(tmp_path / "model.nnk")))
+    # the checkpoint holds the last completed step: the saved model.safetensors' weights
+    assert _same(_state(checkpoint), _state(nnkernels.load(tmp_path / "model.safetensors")))
 
-    assert main(["train", "classifier", "--resume", str(tmp_path / "checkpoint.nnk"),
+    assert main(["train", "classifier", "--resume", str(tmp_path / "checkpoint.safetensors"),
                  "--quiet"]) == 0
     out = capsys.readouterr().out
     assert "wrote" in out and str(tmp_path) in out
-    resumed = nnkernels.load(tmp_path / "model.nnk")
+    resumed = nnkernels.load(tmp_path / "model.safetensors")
     assert _same(_state(resumed), _state(uninterrupted))
     assert resumed.metadata["history"]["val_loss"] == \
         uninterrupted.metadata["history"]["val_loss"]
@@ -92,7 +92,7 @@ def test_resume_refuses_other_settings_and_other_files(tmp_path, uninterrupted, 
     assert main([*RUN, "--epochs", "2", "--checkpoint-every", "1", "--output",
                  str(tmp_path)]) == 0
     capsys.readouterr()
-    ckpt = str(tmp_path / "checkpoint.nnk")
+    ckpt = str(tmp_path / "checkpoint.safetensors")
     assert main(["train", "classifier", "--resume", ckpt, "--lr", "0.01"]) == 1
     assert "trained with lr=0.002; got lr=0.01" in capsys.readouterr().err
     assert main(["train", "autoencoder", "--resume", ckpt]) == 1
@@ -100,4 +100,4 @@ def test_resume_refuses_other_settings_and_other_files(tmp_path, uninterrupted, 
         in capsys.readouterr().err
     # a longer run: --epochs may grow
     assert main(["train", "classifier", "--resume", ckpt, "--epochs", "3", "--quiet"]) == 0
-    assert nnkernels.load(tmp_path / "model.nnk").metadata["epochs_completed"] == 3
+    assert nnkernels.load(tmp_path / "model.safetensors").metadata["epochs_completed"] == 3

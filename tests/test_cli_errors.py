@@ -305,8 +305,8 @@ def test_train_past_the_file_size_limit(tmp_path):
                          "--output", out, "--quiet", limit_file_size=100_000,
                          env={"NNKERNELS_DATA": str(DATA_ROOT)})
     assert_one_line(result.stderr, result.returncode, 1,
-                    f"{out / 'model.nnk'}: File too large")
-    assert not (out / "model.nnk").exists()
+                    f"{out / 'model.safetensors'}: File too large")
+    assert not (out / "model.safetensors").exists()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
@@ -357,7 +357,7 @@ def test_real_sigint_during_training(tmp_path):
         proc.kill()
     assert proc.returncode == 130, stderr
     assert "Traceback" not in stderr
-    assert "interrupted" in stdout and (out / "model.nnk").is_file()
+    assert "interrupted" in stdout and (out / "model.safetensors").is_file()
 
 
 # ------------------------------------------------------------------- --debug and bugs

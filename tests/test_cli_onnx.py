@@ -37,13 +37,13 @@ def mnist():
 
 @pytest.fixture(scope="module")
 def saved(mnist, tmp_path_factory):
-    """A briefly trained classifier and autoencoder saved as .nnk: {kind: path}."""
+    """A briefly trained classifier and autoencoder saved by nnkernels.save: {kind: path}."""
     folder = tmp_path_factory.mktemp("models")
     paths = {}
     for kind in ("classifier", "autoencoder"):
         model, _, _ = nnkernels.models.train_mnist(kind, arrays=mnist, limit=2000, epochs=1,
                                                    seed=0, verbose=0)
-        paths[kind] = folder / f"{kind}.nnk"
+        paths[kind] = folder / f"{kind}.safetensors"
         nnkernels.save(model, paths[kind])
     return paths
 
@@ -94,11 +94,11 @@ def test_export_to_a_folder_is_a_usage_error(saved, tmp_path, capsys):
 
 
 def test_export_missing_or_bad_model(tmp_path, capsys):
-    code, _, err = _run(capsys, "export", tmp_path / "none.nnk", tmp_path / "m.onnx")
+    code, _, err = _run(capsys, "export", tmp_path / "none.safetensors", tmp_path / "m.onnx")
     assert code == 1 and "no such model file" in err
-    (tmp_path / "bad.nnk").write_bytes(b"not a model")
-    code, _, err = _run(capsys, "export", tmp_path / "bad.nnk", tmp_path / "m.onnx")
-    assert code == 1 and str(tmp_path / "bad.nnk") in err
+    (tmp_path / "bad.safetensors").write_bytes(b"not a model")
+    code, _, err = _run(capsys, "export", tmp_path / "bad.safetensors", tmp_path / "m.onnx")
+    assert code == 1 and str(tmp_path / "bad.safetensors") in err
     assert not (tmp_path / "m.onnx").exists()
 
 

@@ -79,7 +79,7 @@ def kill_while_writing(dest, write, verify, kills, seed=0):
 def test_killed_model_saves_leave_a_loadable_model(tmp_path):
     models = [nnkernels.models.mnist_classifier(seed=s) for s in (0, 1)]
     expected = [m.get_weights() for m in models]
-    dest = tmp_path / "model.nnk"
+    dest = tmp_path / "model.safetensors"
 
     def verify(path):
         weights = nnkernels.load(path).get_weights()

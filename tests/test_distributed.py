@@ -132,8 +132,8 @@ def test_mpiexec_nnkernels_train_distributed(tmp_path, kind):
     one = run_mpi([*common, "--threads", "1", "--output", str(tmp_path / "one")],
                   timeout=300, n=1)
     assert one.returncode == 0, one.stderr[-3000:]
-    a, b = nnkernels.load(tmp_path / "two" / "model.nnk"), \
-        nnkernels.load(tmp_path / "one" / "model.nnk")
+    a, b = nnkernels.load(tmp_path / "two" / "model.safetensors"), \
+        nnkernels.load(tmp_path / "one" / "model.safetensors")
     for p, q in zip(a.parameters(), b.parameters()):
         assert np.linalg.norm(p.data - q.data) <= 1e-5 * np.linalg.norm(q.data), p.name
     assert json.loads((tmp_path / "two" / "metrics.json").read_text())["settings"][
@@ -142,7 +142,7 @@ def test_mpiexec_nnkernels_train_distributed(tmp_path, kind):
         again = run_mpi([*common, "--distributed", "--output", str(tmp_path / "again")],
                         timeout=300)
         assert again.returncode == 0, again.stderr[-3000:]
-        for name in ("model.nnk", "metrics.json"):
+        for name in ("model.safetensors", "metrics.json"):
             assert (tmp_path / "two" / name).read_bytes() == \
                 (tmp_path / "again" / name).read_bytes(), name
 
@@ -162,7 +162,7 @@ def test_the_documented_python_example_runs(tmp_path):
     assert result.returncode == 0, result.stderr[-3000:]
     assert result.stdout.count("test accuracy") == 1
     assert float(result.stdout.split("test accuracy")[1]) > 0.8
-    assert (tmp_path / "model.nnk").is_file()
+    assert (tmp_path / "model.safetensors").is_file()
 
 
 def test_an_mpi_library_that_does_not_load_is_named(monkeypatch):

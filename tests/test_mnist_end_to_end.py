@@ -32,7 +32,7 @@ def _train(model_name, tmp_path, *extra):
     code = cli.main(["train", model_name, "--seed", "0", "--output", str(out), "--quiet",
                      "--no-download", *extra])
     assert code == 0
-    return nnkernels.load(out / "model.nnk").metadata
+    return nnkernels.load(out / "model.safetensors").metadata
 
 
 def test_classifier_defaults_beat_the_talk(tmp_path):
@@ -74,4 +74,4 @@ def test_training_finds_what_fetch_put_in_the_cache(tmp_path, monkeypatch, capsy
     out = tmp_path / "run"
     assert cli.main(["train", "classifier", "--limit", "2000", "--epochs", "1", "--seed", "0",
                      "--output", str(out), "--quiet", "--no-download"]) == 0
-    assert nnkernels.load(out / "model.nnk").metadata["test_accuracy"] > 0.8
+    assert nnkernels.load(out / "model.safetensors").metadata["test_accuracy"] > 0.8

@@ -70,7 +70,7 @@ def images(tmp_path_factory):
 @needs_mnist
 def test_train_writes_metrics_json(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
-    model = nnkernels.load(trained / "model.nnk")
+    model = nnkernels.load(trained / "model.safetensors")
     meta = model.metadata
     assert metrics["model"] == "classifier" and metrics["seed"] == 3
     defaults = nnkernels.models.TRAIN_DEFAULTS["classifier"]
@@ -95,19 +95,19 @@ def test_same_inputs_seed_and_threads_give_the_same_bytes(tmp_path, threads):
                               threads, "--quiet", "--output", tmp_path / name)
         assert code == 0, stderr
         runs.append(tmp_path / name)
-    for name in ("model.nnk", "metrics.json"):
+    for name in ("model.safetensors", "metrics.json"):
         assert (runs[0] / name).read_bytes() == (runs[1] / name).read_bytes(), name
     for name in ("c", "d"):
         code, _, stderr = cli("train", "autoencoder", *QUICK, "--threads", threads,
                               "--quiet", "--output", tmp_path / name)
         assert code == 0, stderr
-    for name in ("model.nnk", "metrics.json"):
+    for name in ("model.safetensors", "metrics.json"):
         assert (tmp_path / "c" / name).read_bytes() == (tmp_path / "d" / name).read_bytes()
 
 
 @needs_mnist
 def test_evaluate_is_a_quality_gate(trained, tmp_path):
-    model = trained / "model.nnk"
+    model = trained / "model.safetensors"
     accuracy = json.loads((trained / "metrics.json").read_text())["test"]["accuracy"]
     data = ["--data", MNIST, "--no-download"]
     code, out, err = cli("evaluate", model, *data, "--min-accuracy", accuracy - 0.01,
@@ -128,7 +128,7 @@ def test_evaluate_max_mse(tmp_path):
     code, _, err = cli("train", "autoencoder", *QUICK, "--quiet", "--output", tmp_path)
     assert code == 0, err
     mse = json.loads((tmp_path / "metrics.json").read_text())["test"]["mse"]
-    model = tmp_path / "model.nnk"
+    model = tmp_path / "model.safetensors"
     data = ["--data", MNIST, "--no-download"]
     assert cli("evaluate", model, *data, "--max-mse", mse * 1.01)[0] == 0
     code, _, err = cli("evaluate", model, *data, "--max-mse", mse * 0.99)
@@ -142,11 +142,11 @@ def test_predict_writes_one_result_per_input_file(trained, images, tmp_path):
     folder = shutil.copytree(folder, tmp_path / "in")
     (folder / ".hidden").write_text("not an image: hidden files are left out")
     out = tmp_path / "out"
-    code, stdout, stderr = cli("predict", trained / "model.nnk", folder, "--out", out)
+    code, stdout, stderr = cli("predict", trained / "model.safetensors", folder, "--out", out)
     assert code == 0 and stdout == "" and "wrote 5 result file(s)" in stderr
     assert sorted(p.name for p in out.iterdir()) == ["batch.csv", "d0.csv", "d1.csv",
                                                       "d2.csv", "e3.csv"]
-    model = nnkernels.load(trained / "model.nnk")
+    model = nnkernels.load(trained / "model.safetensors")
     for name, source in [("d0", "d0.png"), ("e3", "e3.jpg"), ("batch", "batch.idx3-ubyte")]:
         with open(out / f"{name}.csv", newline="") as f:
             rows = list(csv.DictReader(f))
@@ -159,12 +159,12 @@ def test_predict_writes_one_result_per_input_file(trained, images, tmp_path):
             assert int(row["class"]) == probabilities[i].argmax()
             assert float(row["probability"]) == pytest.approx(probabilities[i].max())
     # JSON lines, and a second run replaces the files with the same bytes
-    code, _, _ = cli("predict", trained / "model.nnk", folder / "d1.png", "--json", "--out",
+    code, _, _ = cli("predict", trained / "model.safetensors", folder / "d1.png", "--json", "--out",
                      tmp_path / "json")
     record = json.loads((tmp_path / "json" / "d1.jsonl").read_text())
     assert code == 0 and record["file"] == str(folder / "d1.png") and len(record["top3"]) == 3
     before = (out / "batch.csv").read_bytes()
-    assert cli("predict", trained / "model.nnk", folder, "--out", out)[0] == 0
+    assert cli("predict", trained / "model.safetensors", folder, "--out", out)[0] == 0
     assert (out / "batch.csv").read_bytes() == before
 
 
@@ -173,20 +173,20 @@ def test_predict_reads_standard_input(trained, images, tmp_path):
     folder, _ = images
     env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
     run = subprocess.run([sys.executable, "-m", "nnkernels", "predict",
-                          str(trained / "model.nnk"), "-", "--out", str(tmp_path)],
+                          str(trained / "model.safetensors"), "-", "--out", str(tmp_path)],
                          input=(folder / "d2.png").read_bytes(), capture_output=True,
                          env=env, timeout=120)
     assert run.returncode == 0, run.stderr
     with open(tmp_path / "stdin.csv", newline="") as f:
         (row,) = list(csv.DictReader(f))
-    code, _, _ = cli("predict", trained / "model.nnk", folder / "d2.png", "--out",
+    code, _, _ = cli("predict", trained / "model.safetensors", folder / "d2.png", "--out",
                      tmp_path / "file")
     with open(tmp_path / "file" / "d2.csv", newline="") as f:
         (expected,) = list(csv.DictReader(f))
     assert row["file"] == "-" and row["class"] == expected["class"]
     assert row["probability"] == expected["probability"]
     bad = subprocess.run([sys.executable, "-m", "nnkernels", "predict",
-                          str(trained / "model.nnk"), "-"], input=b"not an image",
+                          str(trained / "model.safetensors"), "-"], input=b"not an image",
                          capture_output=True, env=env, timeout=120)
     assert bad.returncode == 1 and b"- (standard input)" in bad.stderr
 
@@ -197,13 +197,13 @@ def test_predict_refuses_two_inputs_with_one_base_name(trained, images, tmp_path
     other = tmp_path / "other"
     other.mkdir()
     shutil.copy(folder / "d0.png", other / "d0.jpg")
-    code, _, err = cli("predict", trained / "model.nnk", folder / "d0.png", other / "d0.jpg",
+    code, _, err = cli("predict", trained / "model.safetensors", folder / "d0.png", other / "d0.jpg",
                        "--out", tmp_path / "out")
     assert code == 1 and "would both write d0.csv" in err
     assert not (tmp_path / "out").exists()
     empty = tmp_path / "empty"
     empty.mkdir()
-    code, _, err = cli("predict", trained / "model.nnk", empty)
+    code, _, err = cli("predict", trained / "model.safetensors", empty)
     assert code == 1 and "holds no files" in err
 
 
@@ -297,9 +297,9 @@ def test_the_pachyderm_pipeline_runs_end_to_end(images, tmp_path, nnkernels_scri
     for spec in specs:
         failed = run_pachyderm_spec(spec, repos, tmp_path, stage_env(), overrides)
         assert failed is None, failed.stderr
-    assert {"model.nnk", "metrics.json"} <= {p.name for p in repos["train"].iterdir()}
+    assert {"model.safetensors", "metrics.json"} <= {p.name for p in repos["train"].iterdir()}
     assert sorted(p.name for p in repos["gate"].iterdir()) == ["evaluation.json",
-                                                                "model.nnk"]
+                                                                "model.safetensors"]
     # one datum per image file, one result file per datum
     results = sorted(p.name for p in repos["predict"].iterdir())
     assert results == ["batch.csv", "d0.csv", "d1.csv", "d2.csv", "e3.csv"]
@@ -311,14 +311,14 @@ def test_predict_with_an_autoencoder_writes_the_mse(images, tmp_path):
     code, _, err = cli("train", "autoencoder", *QUICK, "--quiet", "--output",
                        tmp_path / "ae")
     assert code == 0, err
-    code, _, err = cli("predict", tmp_path / "ae" / "model.nnk", folder / "e3.jpg", "--out",
+    code, _, err = cli("predict", tmp_path / "ae" / "model.safetensors", folder / "e3.jpg", "--out",
                        tmp_path / "out")
     assert code == 0, err
     with open(tmp_path / "out" / "e3.csv", newline="") as f:
         (row,) = list(csv.DictReader(f))
     assert set(row) == {"file", "index", "mse", "inverted"}
     ((_, pixels, _),) = read_images(folder / "e3.jpg")
-    model = nnkernels.load(tmp_path / "ae" / "model.nnk")
+    model = nnkernels.load(tmp_path / "ae" / "model.safetensors")
     mse = np.mean((model.predict(pixels[None]).astype(np.float64) - pixels) ** 2)
     assert float(row["mse"]) == pytest.approx(mse, rel=1e-6)
 
@@ -328,5 +328,5 @@ def test_predict_caps_standard_input(trained, monkeypatch):
     from nnkernels.cli import predict
     monkeypatch.setattr(predict, "STDIN_MAX_BYTES", 1000)
     monkeypatch.setattr(sys, "stdin", io.TextIOWrapper(io.BytesIO(b"\0" * 5000)))
-    code, _, err = cli("predict", trained / "model.nnk", "-")
+    code, _, err = cli("predict", trained / "model.safetensors", "-")
     assert code == 1 and "- (standard input): more than 1000 bytes" in err

@@ -173,10 +173,10 @@ def test_weights_loaded_in_place_are_used(tmp_path, threads):
     x, y = _data("float32", "softmax_cross_entropy")
     a = _model("float32")
     a.fit(x, y, epochs=1, batch_size=BATCH, verbose=0)
-    nnkernels.save(a, tmp_path / "m.nnk")
+    nnkernels.save(a, tmp_path / "m.safetensors")
     b = _model("float32", seed=100)
     b.predict(x)  # builds b's inference plan before its weights change
-    b.set_weights(nnkernels.load(tmp_path / "m.nnk").get_weights())
+    b.set_weights(nnkernels.load(tmp_path / "m.safetensors").get_weights())
     np.testing.assert_array_equal(b.predict(x), a.predict(x))
 
 

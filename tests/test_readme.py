@@ -1,5 +1,5 @@
 """Every Python example in README.md runs, in order, as a reader would paste them into
-one session (in a temporary folder: the examples write model.nnk). They train on real
+one session (in a temporary folder: the examples write model.safetensors). They train on real
 MNIST, so they need NNKERNELS_DATA (see conftest.py)."""
 import re
 from pathlib import Path
@@ -29,5 +29,5 @@ def test_readme_python_examples_run(tmp_path, monkeypatch, capsys):
             exec(compile(block, f"README.md python block {i + 1}", "exec"), namespace)
         except Exception as error:  # noqa: BLE001 - name the block that failed
             pytest.fail(f"README python block {i + 1} failed: {error!r}\n{block}")
-    assert (tmp_path / "model.nnk").is_file()
+    assert (tmp_path / "model.safetensors").is_file()
     assert namespace["results"]["test_accuracy"] > 0.98

@@ -16,7 +16,7 @@ from nnkernels import _blas_library  # noqa: E402
 _blas_library.select()  # the OpenBLAS the kernels call (scipy-openblas32's, if installed)
 
 from nnkernels import callbacks, kernels, losses, optimizers  # noqa: E402
-from nnkernels._fileformat import ModelFileError  # noqa: E402
+from nnkernels.formats.errors import ModelFileError  # noqa: E402
 from nnkernels._info import build_info  # noqa: E402
 from nnkernels._threads import get_num_threads, num_threads, set_num_threads  # noqa: E402
 from nnkernels.layers import Dense, Parameter  # noqa: E402
@@ -24,11 +24,14 @@ from nnkernels.losses import (MeanSquaredError, SigmoidBinaryCrossEntropy,  # no
                               SoftmaxCrossEntropy)
 from nnkernels.model import Sequential  # noqa: E402
 from nnkernels.optimizers import SGD, Adam, RMSProp  # noqa: E402
-from nnkernels.serialization import load, save  # noqa: E402
+from nnkernels.formats.keras import from_keras, to_keras  # noqa: E402
+from nnkernels.formats.model_file import load, save  # noqa: E402
+from nnkernels.formats.pytorch import from_torch, to_torch, to_torch_optimizer  # noqa: E402
+from nnkernels.formats.state_dict import import_weights  # noqa: E402
 from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
 # Imported on first use, to keep `import nnkernels` quick.
-_LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots", "onnx",
+_LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots", "onnx", "pretrained",
                     "linear_model", "neural_network", "cli")
 
 
@@ -59,7 +62,8 @@ def __getattr__(name):
 __all__ = [
     "Adam", "Dense", "History", "MeanSquaredError", "ModelFileError", "NonFiniteLossError",
     "Parameter", "RMSProp", "SGD", "Sequential", "SigmoidBinaryCrossEntropy",
-    "SoftmaxCrossEntropy", "build_info", "callbacks", "get_include", "get_num_threads",
-    "kernels", "load",
-    "losses", "num_threads", "optimizers", "save", "set_num_threads", *_LAZY_SUBMODULES,
+    "SoftmaxCrossEntropy", "build_info", "callbacks", "from_keras", "from_torch", "get_include",
+    "get_num_threads", "import_weights", "kernels", "load", "losses", "num_threads",
+    "optimizers", "save", "set_num_threads", "to_keras", "to_torch", "to_torch_optimizer",
+    *_LAZY_SUBMODULES,
 ]

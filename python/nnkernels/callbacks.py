@@ -186,7 +186,7 @@ class ModelCheckpoint(Callback):
 
     def _save(self, epochs_completed, steps, interrupted):
         from nnkernels._threads import get_num_threads
-        from nnkernels.serialization import save
+        from nnkernels.formats.model_file import save
         p = self.params
         position = {"epochs_completed": epochs_completed, "steps_into_epoch": steps,
                     "epochs": p["epochs"], "batch_size": p["batch_size"],

@@ -246,7 +246,7 @@ def resume_settings(path, kind, **asked):
     metadata : the file's caller metadata (its 'checkpoint' position and 'history')
     """
     from nnkernels.callbacks import resume_arguments
-    from nnkernels.serialization import load
+    from nnkernels.formats.model_file import load
     model, meta = load(path, with_metadata=True)
     resume_arguments(meta)  # a ModelCheckpoint's file, or ValueError
     saved = model.metadata

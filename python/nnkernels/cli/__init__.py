@@ -4,16 +4,20 @@ Commands
 --------
 train classifier | train autoencoder
     Train a model on MNIST or Fashion-MNIST, evaluate it on the test set and write
-    ``model.nnk``, ``metrics.json``, ``history.csv`` and PNG pictures into an output
-    folder; ``mpiexec -n N nnkernels train ... --distributed`` trains on N MPI ranks.
+    ``model.safetensors``, ``metrics.json``, ``history.csv`` and PNG pictures into an
+    output folder; ``mpiexec -n N nnkernels train ... --distributed`` trains on N MPI
+    ranks.
 evaluate MODEL
     Test loss and accuracy (classifier) or MSE (autoencoder) of a saved model;
     ``--min-accuracy A`` / ``--max-mse M`` make it a quality gate (exit status 3).
-predict MODEL INPUT...
+predict [MODEL] INPUT...
     Classify (or reconstruct) PNG or JPEG images, IDX image files, folders of them or
-    ``-`` (stdin); ``--out DIR`` writes one result file per input file.
+    ``-`` (stdin); ``--out DIR`` writes one result file per input file. Without MODEL,
+    the pretrained MNIST classifier does it.
 export MODEL OUT.onnx
     Write a saved model as an ONNX file (evaluate and predict also take ``.onnx`` models).
+import-weights FILE --arch A --activations ACTS -o OUT
+    Make a model file from a state dict saved as safetensors (by PyTorch, say).
 fetch mnist | fashion-mnist | workshop
     Find or download a data set and print where its files are.
 info
@@ -44,10 +48,10 @@ the results::
 
 Evaluate and use a saved model::
 
-    $ nnkernels evaluate runs/quick/model.nnk
-    $ nnkernels predict runs/quick/model.nnk digit.png t10k-images-idx3-ubyte.gz
-    $ nnkernels predict runs/quick/model.nnk --json digit.png
-    $ nnkernels export runs/quick/model.nnk runs/quick/model.onnx
+    $ nnkernels evaluate runs/quick/model.safetensors
+    $ nnkernels predict runs/quick/model.safetensors digit.png t10k-images-idx3-ubyte.gz
+    $ nnkernels predict runs/quick/model.safetensors --json digit.png
+    $ nnkernels export runs/quick/model.safetensors runs/quick/model.onnx
     $ nnkernels evaluate runs/quick/model.onnx
 
 Data and installation::
@@ -58,12 +62,12 @@ Data and installation::
 From Python, :func:`main` takes the argument list and returns the exit status::
 
     >>> from nnkernels.cli import main
-    >>> main(["evaluate", "runs/quick/model.nnk"])  # doctest: +SKIP
+    >>> main(["evaluate", "runs/quick/model.safetensors"])  # doctest: +SKIP
     0
 
 Each subcommand lives in its own module of this package (``train``, ``evaluate``,
-``predict``, ``export``, ``fetch``, ``info``; ``workshop`` under ``train``), with ``add_parser(sub)``
-and ``run(args)``; what they share is in ``_common``.
+``predict``, ``export``, ``import_weights``, ``fetch``, ``info``; ``workshop`` under
+``train``), with ``add_parser(sub)`` and ``run(args)``; what they share is in ``_common``.
 """
 import errno
 import os
@@ -71,7 +75,7 @@ import sys
 import traceback
 import warnings
 
-from nnkernels.cli import evaluate, export, fetch, info, predict, train
+from nnkernels.cli import evaluate, export, fetch, import_weights, info, predict, train
 from nnkernels.cli._common import (DEBUG_ENV, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME,
                                    EXIT_USAGE, CLIError, Parser, UsageError, err)
 from nnkernels.models import TRAIN_DEFAULTS
@@ -80,7 +84,7 @@ __all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNTIME", "EXIT_USAG
            "TRAIN_DEFAULTS", "UsageError", "build_parser", "main"]
 
 #: the subcommands, in the order --help lists them; each module has add_parser and run
-COMMANDS = (train, evaluate, predict, export, fetch, info)
+COMMANDS = (train, evaluate, predict, export, import_weights, fetch, info)
 
 
 def build_parser():

@@ -159,6 +159,20 @@ def model_kind(model, path):
                    f"loss {getattr(model.loss, 'name', None)!r}")
 
 
+#: suffixes that mark a command's first path as a model file rather than an input
+MODEL_SUFFIXES = (".safetensors", ".nnk", ".onnx")
+
+
+def split_model_argument(paths):
+    """(model path or None, the other paths): the first path is a model file when its
+    suffix is one of MODEL_SUFFIXES or its first bytes are a model file's."""
+    from nnkernels.formats.model_file import is_model_file
+    first = Path(paths[0])
+    if first.suffix.lower() in MODEL_SUFFIXES or is_model_file(first):
+        return first, list(paths[1:])
+    return None, list(paths)
+
+
 def read_model_file(path):
     """The Sequential in a model file: an ONNX file (``.onnx``, through
     nnkernels.onnx.load) or a file of nnkernels.save. ModelFileError for a bad file."""
@@ -176,7 +190,11 @@ def read_model_file(path):
 
 
 def load_model(path):
-    """(model, 'classifier' or 'autoencoder') of an MNIST model file (.nnk or .onnx)."""
+    """(model, 'classifier' or 'autoencoder') of an MNIST model file (.safetensors, a
+    legacy .nnk, or .onnx); None: the pretrained MNIST classifier."""
+    if path is None:
+        from nnkernels import pretrained
+        return pretrained.mnist_classifier(), "classifier"
     model = read_model_file(path)
     return model, model_kind(model, path)
 

@@ -17,7 +17,8 @@ def add_parser(sub):
                                    "for a pipeline: exit status 3 when the model misses "
                                    "the threshold.")
     p.add_argument("model_file", metavar="MODEL", type=Path,
-                   help="a model file: .nnk, or .onnx (nnkernels.onnx.load)")
+                   help="a model file: .safetensors (nnkernels.save), a legacy .nnk, or "
+                        ".onnx (nnkernels.onnx.load)")
     p.add_argument("--min-accuracy", type=float_above(0, True), metavar="A",
                    help="classifier: exit with status 3 unless the test accuracy is >= A")
     p.add_argument("--max-mse", type=float_above(0, True), metavar="M",

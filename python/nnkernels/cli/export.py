@@ -12,7 +12,9 @@ def add_parser(sub):
                     "other ONNX tools run: input 'input' of shape (batch, features), output "
                     "'probabilities' (classifier) or 'output' (autoencoder). Needs the onnx "
                     "extra: pip install \"nnkernels[onnx]\".")
-    p.add_argument("model_file", metavar="MODEL", type=Path, help="a .nnk (or .onnx) model file")
+    p.add_argument("model_file", metavar="MODEL", type=Path,
+                   help="a model file: .safetensors (nnkernels.save), a legacy .nnk, or "
+                        ".onnx")
     p.add_argument("output", metavar="OUT", type=Path, help="the ONNX file to write")
     p.add_argument("--opset", type=int_at_least(13), default=None,
                    help="ONNX operator set, 13 to the newest the onnx package knows "

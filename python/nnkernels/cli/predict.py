@@ -8,7 +8,8 @@ from pathlib import Path
 
 import numpy as np
 
-from nnkernels.cli._common import EXIT_OK, CLIError, class_names, err, load_model
+from nnkernels.cli._common import (EXIT_OK, CLIError, UsageError, class_names, err,
+                                   load_model, split_model_argument)
 
 STDIN = "-"
 
@@ -17,6 +18,7 @@ def add_parser(sub):
     from nnkernels.datasets._images import MAX_IMAGE_SIDE
     p = sub.add_parser(
         "predict", help="classify or reconstruct images with a saved model",
+        usage="nnkernels predict [-h] [--json] [--out DIR] [MODEL] INPUT [INPUT ...]",
         description="Run a saved model on images. A picture (PNG, JPEG, BMP, GIF, TIFF, "
                     f"WebP or PPM, at most {MAX_IMAGE_SIDE} pixels a side) is "
                     "converted to 28x28 grayscale; MNIST digits are light on a dark "
@@ -27,11 +29,13 @@ def add_parser(sub):
                     "order; '-' reads one image file from standard input. A classifier "
                     "gives the predicted class, its probability and the top 3; an "
                     "autoencoder the reconstruction MSE of each image. With --out, the "
-                    "results go to one file per input file, nothing to stdout.")
-    p.add_argument("model_file", metavar="MODEL", type=Path,
-                   help="a model file: .nnk, or .onnx (nnkernels.onnx.load)")
-    p.add_argument("images", metavar="INPUT", nargs="+",
-                   help="image files (PNG, JPEG, IDX), folders of them, or - (stdin)")
+                    "results go to one file per input file, nothing to stdout. Without a "
+                    "model file, the pretrained MNIST classifier shipped with nnkernels "
+                    "(nnkernels.pretrained) classifies the images.")
+    p.add_argument("inputs", metavar="PATH", nargs="+",
+                   help="a model file (.safetensors, a legacy .nnk, or .onnx; optional: "
+                        "without one, the pretrained classifier), then image files (PNG, "
+                        "JPEG, IDX), folders of them, or - (stdin)")
     p.add_argument("--json", action="store_true",
                    help="JSON lines (one object per image) instead of text, or with --out "
                         "instead of CSV")
@@ -92,6 +96,10 @@ def _read(source):
 
 
 def run(args):
+    args.model_file, args.images = split_model_argument(args.inputs)
+    if not args.images:
+        raise UsageError(f"the following arguments are required: INPUT (after the model "
+                         f"file {args.model_file}) (see 'nnkernels predict --help')")
     model, kind = load_model(args.model_file)
     names = class_names(model.metadata.get("dataset", "mnist"))
     if kind == "classifier" and len(names) != model.out_features:

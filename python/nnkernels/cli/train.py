@@ -35,10 +35,10 @@ def _add_model_parser(sub, model):
             "the 784-250-50-250-784 MNIST autoencoder (mean squared error)")
     p = sub.add_parser(
         model, help=f"train {what}",
-        description=f"Train {what}, evaluate it on the test set and write model.nnk, "
-                    "metrics.json, history.csv and PNG pictures into the output folder "
-                    "(the same inputs, seed and --threads give the same model.nnk and "
-                    "metrics.json, byte for byte). Progress (one "
+        description=f"Train {what}, evaluate it on the test set and write "
+                    "model.safetensors, metrics.json, history.csv and PNG pictures into "
+                    "the output folder (the same inputs, seed and --threads give the same "
+                    "model.safetensors and metrics.json, byte for byte). Progress (one "
                     "line per epoch) goes to stderr; the results and the list of written "
                     "files to stdout. Ctrl-C or SIGTERM stops training after the current "
                     "batch; the model is still evaluated and saved (exit status 130).")
@@ -86,11 +86,11 @@ def _add_model_parser(sub, model):
                         "--threads defaults to the cores / ranks on each machine; see "
                         "docs/distributed.md")
     p.add_argument("--checkpoint-every", type=int_at_least(1), metavar="N",
-                   help="save checkpoint.nnk in the output folder every N epochs and when "
+                   help="save checkpoint.safetensors in the output folder every N epochs and when "
                         "training is interrupted (Ctrl-C, SIGTERM): the weights, optimizer "
                         "state and training position, for --resume")
     p.add_argument("--resume", metavar="CHECKPOINT", type=Path,
-                   help="continue the run that wrote this checkpoint.nnk, bit for bit as if "
+                   help="continue the run that wrote this checkpoint.safetensors, bit for bit as if "
                         "it had not stopped; its settings are used (options that differ from "
                         "their defaults must agree with them, except --epochs), on its thread "
                         "count unless --threads is given; its folder is the default output")
@@ -198,7 +198,7 @@ def _train(args, comm):
             model_name, dataset=run["dataset"], arrays=data, seed=seed, dtype=run["dtype"],
             limit=run["limit"], verbose=0 if args.quiet else 1, distributed=comm,
             callbacks=[callbacks.CSVLogger(out / "history.csv", append=position is not None)],
-            checkpoint=out / "checkpoint.nnk" if every else None, checkpoint_every=every or 1,
+            checkpoint=out / "checkpoint.safetensors" if every else None, checkpoint_every=every or 1,
             resume=args.resume, epochs=run["epochs"], batch_size=run["batch_size"],
             lr=run["lr"], lr_schedule=run["lr_schedule"], optimizer=run["optimizer"],
             weight_decay=run["weight_decay"])
@@ -217,12 +217,12 @@ def _train(args, comm):
     model.metadata.update(threads=nnkernels.get_num_threads(), ranks=ranks)
 
     written = []
-    model_path = out / "model.nnk"
+    model_path = out / "model.safetensors"
     nnkernels.save(model, model_path)
     written.append(model_path)
     written.append(write_metrics(out / "metrics.json", results, history, ranks))
     if every:
-        written.append(out / "checkpoint.nnk")
+        written.append(out / "checkpoint.safetensors")
     if epochs_done:
         written.append(out / "history.csv")
     hist = history.history
@@ -259,7 +259,7 @@ def _train(args, comm):
               f"training stopped.")
         if every:
             print(f"Continue it with: nnkernels train {model_name} --resume "
-                  f"{out / 'checkpoint.nnk'}")
+                  f"{out / 'checkpoint.safetensors'}")
         if not epochs_done:
             print("No epoch was completed: no history.csv, loss.png or accuracy.png.")
     if classifier:

@@ -1,4 +1,6 @@
-"""Tests for nnkernels._fileformat (the model weight container)."""
+"""The legacy .nnk reader (nnkernels.formats.legacy_nnk): files of format version 1, made
+here by the 0.1 writer kept in tests/legacy_nnk_writer.py, load; damaged ones raise
+ModelFileError naming the file."""
 
 from __future__ import annotations
 
@@ -12,8 +14,8 @@ import zipfile
 import numpy as np
 import pytest
 
-from nnkernels import _fileformat
-from nnkernels._fileformat import ModelFileError, load_arrays, save_arrays
+from legacy_nnk_writer import save_arrays
+from nnkernels.formats.legacy_nnk import ModelFileError, load_arrays
 
 # Spec constants, restated here so the tests check the documented layout
 # rather than whatever the module happens to use.
@@ -238,79 +240,6 @@ def test_every_tensor_64_byte_aligned_in_file(tmp_path):
 
 
 # ---------------------------------------------------------------------------
-# atomic writes
-# ---------------------------------------------------------------------------
-
-def _boom(*args, **kwargs):
-    raise OSError("simulated failure")
-
-
-def _half_writer(fileobj, prefix, arrays):
-    fileobj.write(prefix[: len(prefix) // 2])
-    fileobj.flush()
-    raise OSError("disk full (simulated)")
-
-
-@pytest.mark.parametrize("target,replacement", [
-    ("os.replace", _boom), ("os.fsync", _boom),
-    ("nnkernels._fileformat._write_file", _half_writer)])
-@pytest.mark.parametrize("pre_existing", [False, True])
-def test_failed_write_leaves_nothing_behind(tmp_path, monkeypatch, target,
-                                            replacement, pre_existing):
-    path = tmp_path / "model.nnk"
-    if pre_existing:
-        path.write_bytes(b"old contents")
-    before = listing(tmp_path)
-    monkeypatch.setattr(target, replacement)
-    with pytest.raises(OSError):
-        save_arrays(path, {"x": np.arange(1000, dtype=np.float64)}, {"a": 1})
-    monkeypatch.undo()
-    assert listing(tmp_path) == before
-    if pre_existing:
-        assert path.read_bytes() == b"old contents"
-    else:
-        assert not path.exists()
-
-
-def test_fsync_before_replace(tmp_path, monkeypatch):
-    events = []
-    real_fsync, real_replace = os.fsync, os.replace
-    monkeypatch.setattr(os, "fsync", lambda fd: (events.append("fsync"), real_fsync(fd)))
-    monkeypatch.setattr(os, "replace",
-                        lambda a, b: (events.append("replace"), real_replace(a, b)))
-    save_arrays(tmp_path / "m.nnk", {"x": np.ones(3)}, {})
-    assert events[:2] == ["fsync", "replace"]
-
-
-def test_keyboard_interrupt_midway_cleans_up(tmp_path, monkeypatch):
-    def interrupted(fileobj, prefix, arrays):
-        fileobj.write(prefix)
-        raise KeyboardInterrupt
-    monkeypatch.setattr(_fileformat, "_write_file", interrupted)
-    with pytest.raises(KeyboardInterrupt):
-        save_arrays(tmp_path / "m.nnk", {"x": np.ones(3)}, {})
-    assert listing(tmp_path) == []
-
-
-@pytest.mark.parametrize("arrays,header,exc", [
-    ({"x": np.array([object()])}, {}, TypeError),
-    ({"x": np.array(["text"])}, {}, TypeError),
-    ({"x": np.zeros(2, dtype=[("a", "<f4")])}, {}, TypeError),
-    ({1: np.ones(2)}, {}, TypeError),
-    ({"x": np.ones(2)}, {"bad": object()}, ValueError),
-    ({"x": np.ones(2)}, {"loss": float("nan")}, ValueError),
-    ({"x": np.ones(2)}, ["not", "a", "dict"], TypeError),
-])
-def test_invalid_save_input_rejected_without_file(tmp_path, arrays, header, exc):
-    path = tmp_path / "m.nnk"
-    path.write_bytes(b"keep me")
-    with pytest.raises(exc):
-        save_arrays(path, arrays, header)
-    assert listing(tmp_path) == ["m.nnk"]
-    assert path.read_bytes() == b"keep me"
-
-
-# ---------------------------------------------------------------------------
 # foreign, empty and truncated files
 # ---------------------------------------------------------------------------
 
@@ -532,14 +461,16 @@ def test_missing_header_key(tmp_path):
 
 @pytest.mark.parametrize("raw,fragment", [
     (b"[1, 2, 3]", "must be a JSON object"),
-    (b"\xff\xfe{}", "not valid UTF-8 JSON"),
-    (b"{\"metadata\": {", "not valid UTF-8 JSON"),
-    (b"", "not valid UTF-8 JSON"),
-    (b"[" * 100000, "not valid UTF-8 JSON"),
+    (b"\xff\xfe{}", "not valid UTF-8"),
+    (b"{\"metadata\": {", "not strict JSON"),
+    (b"", "not strict JSON"),
+    (b"[" * 100000, "nests too deeply"),
     (b'{"metadata": {"x": NaN}, "tensors": {}}', "non-standard JSON constant"),
+    (b'{"metadata": {"x": 1e999}, "tensors": {}}', "overflows a float"),
+    (b'{"metadata": {"x": ' + b"9" * 5000 + b'}, "tensors": {}}', "digits"),
     (b'{"metadata": {}, "metadata": {}, "tensors": {}}', "duplicate key 'metadata'"),
-], ids=["list", "bad-utf8", "unterminated", "empty", "deep-nesting", "nan",
-        "duplicate-key"])
+], ids=["list", "bad-utf8", "unterminated", "empty", "deep-nesting", "nan", "overflow",
+        "huge-int", "duplicate-key"])
 def test_bad_header_json(tmp_path, raw, fragment):
     expect_error(tmp_path, build_file(raw), fragment)
 

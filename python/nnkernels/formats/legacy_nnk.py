@@ -1,9 +1,10 @@
-"""Safe, self-describing container for named NumPy arrays (model weights).
+"""The reader of the legacy ``.nnk`` model file (nnkernels 0.1, format version 1).
 
-The format is modelled on safetensors: a small fixed prefix, a JSON header
-describing every tensor, then the raw little-endian tensor bytes.  Nothing is
-ever pickled or evaluated; a reader only needs a JSON parser, SHA-256 and the
-ability to reinterpret bytes as numbers.
+``nnkernels.save`` writes safetensors files now (:mod:`nnkernels.formats.model_file`);
+``nnkernels.load`` still reads ``.nnk`` files through this module, for the whole 0.x
+series. Version 1.0 drops it: convert old files before then with
+``nnkernels.save(nnkernels.load("model.nnk"), "model.safetensors")``. Nothing is ever
+pickled or evaluated.
 
 Byte layout (format version 1)
 ------------------------------
@@ -53,26 +54,21 @@ aligned in the file.
 Integrity: the prefix digest covers every byte before the data section and
 ``data_sha256`` (itself covered by the prefix digest) covers every byte of the
 data section, so any modified byte anywhere in the file is detected.
-
-Writes are atomic: the file is written to a temporary file in the destination
-directory, flushed, fsync'ed and then moved into place with :func:`os.replace`
-(:func:`nnkernels._io.atomic_output`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import os
 import struct
 import sys
-from collections.abc import Mapping
 from typing import Any
 
 import numpy as np
 
-from nnkernels._io import atomic_output
+from nnkernels.formats import strict_json
+from nnkernels.formats.errors import ModelFileError
 
 __all__ = [
     "ALLOWED_DTYPES",
@@ -81,7 +77,6 @@ __all__ = [
     "MAX_HEADER_LENGTH",
     "ModelFileError",
     "load_arrays",
-    "save_arrays",
 ]
 
 MAGIC = b"NNKMODEL"
@@ -103,10 +98,6 @@ ALLOWED_DTYPES = frozenset({
 })
 
 
-class ModelFileError(ValueError):
-    """Raised when a model file is malformed, corrupted or unsupported."""
-
-
 # --------------------------------------------------------------------------
 # helpers shared by reader and writer
 # --------------------------------------------------------------------------
@@ -119,119 +110,6 @@ def _align(n: int) -> int:
 def _as_bytes(arr: np.ndarray) -> np.ndarray:
     """Return a flat ``uint8`` view of the C-contiguous array ``arr``."""
     return arr.reshape(-1).view(np.uint8)
-
-
-# --------------------------------------------------------------------------
-# writer
-# --------------------------------------------------------------------------
-
-def _prepare_array(name: Any, value: Any) -> np.ndarray:
-    """Return ``value`` as a C-contiguous little-endian array, or raise."""
-    if not isinstance(name, str):
-        raise TypeError(f"tensor names must be str, got {type(name).__name__}")
-    arr = np.asarray(value)
-    little = arr.dtype.newbyteorder("<")
-    if little.str not in ALLOWED_DTYPES:
-        raise TypeError(
-            f"tensor {name!r}: dtype {arr.dtype.str!r} is not supported; "
-            f"allowed: {sorted(ALLOWED_DTYPES)}")
-    # astype(order="C") keeps 0-d arrays 0-d (np.ascontiguousarray does not).
-    return arr.astype(little, order="C", copy=False)
-
-
-def _build_table(arrays: list[tuple[str, np.ndarray]]) -> tuple[dict, int]:
-    """Compute the tensor table and data length for prepared arrays."""
-    table, end = {}, 0
-    for name, arr in arrays:
-        begin = _align(end)
-        end = begin + arr.nbytes
-        table[name] = {"dtype": arr.dtype.str, "shape": list(arr.shape),
-                       "offsets": [begin, end]}
-    return table, end
-
-
-def _iter_data_chunks(arrays: list[tuple[str, np.ndarray]]):
-    """Yield the data section as a sequence of buffers (data and padding)."""
-    pos = 0
-    for _, arr in arrays:
-        pad = _align(pos) - pos
-        if pad:
-            yield bytes(pad)
-        yield _as_bytes(arr)
-        pos += pad + arr.nbytes
-
-
-def _encode_header(header: dict) -> bytes:
-    """Encode ``header`` as strict JSON, space-padded to keep alignment."""
-    try:
-        text = json.dumps(header, ensure_ascii=False, allow_nan=False,
-                          separators=(",", ":"))
-    except (TypeError, ValueError) as exc:
-        raise ValueError(f"header metadata is not strict JSON: {exc}") from exc
-    raw = text.encode("utf-8")
-    padded = _align(_PREFIX.size + len(raw) + _DIGEST_SIZE)
-    raw += b" " * (padded - _PREFIX.size - _DIGEST_SIZE - len(raw))
-    if len(raw) > MAX_HEADER_LENGTH:
-        raise ValueError(f"header is {len(raw)} bytes; the limit is "
-                         f"{MAX_HEADER_LENGTH}")
-    return raw
-
-
-def _build_prefix(header: Mapping, arrays: list[tuple[str, np.ndarray]]) -> bytes:
-    """Return every byte of the file that precedes the data section."""
-    if not isinstance(header, Mapping):
-        raise TypeError(f"header must be a dict, got {type(header).__name__}")
-    table, data_length = _build_table(arrays)
-    digest = hashlib.sha256()
-    for chunk in _iter_data_chunks(arrays):
-        digest.update(chunk)
-    raw = _encode_header({"metadata": dict(header), "tensors": table,
-                          "data_length": data_length,
-                          "data_sha256": digest.hexdigest()})
-    head = _PREFIX.pack(MAGIC, FORMAT_VERSION, len(raw)) + raw
-    return head + hashlib.sha256(head).digest()
-
-
-def _write_file(fileobj, prefix: bytes, arrays: list[tuple[str, np.ndarray]]) -> None:
-    """Write the prefix and data section to ``fileobj`` (atomic_output fsyncs it)."""
-    fileobj.write(prefix)
-    for chunk in _iter_data_chunks(arrays):
-        fileobj.write(chunk)
-
-
-def save_arrays(path: str | os.PathLike, arrays: Mapping[str, Any],
-                header: Mapping[str, Any]) -> None:
-    """Atomically write named arrays and metadata to ``path``.
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-        Destination file.  An existing file is replaced only once the new
-        file has been completely written and fsync'ed.
-    arrays : Mapping[str, array_like]
-        Ordered mapping of tensor name to array.  Any shape (including 0-d
-        and empty) and any dtype in :data:`ALLOWED_DTYPES` (in either byte
-        order) is accepted; data is stored C-contiguous little-endian.
-    header : Mapping[str, Any]
-        Caller metadata, stored under ``"metadata"``; must be strict JSON
-        (no NaN/Infinity, string keys).
-
-    Raises
-    ------
-    TypeError
-        If a name is not a ``str``, a dtype is not allowed or ``header`` is
-        not a mapping.
-    ValueError
-        If ``header`` is not JSON-serialisable or too large.
-    OSError
-        If writing fails.  No partial file is left at ``path``.
-    """
-    path = os.fspath(path)
-    prepared = [(name, _prepare_array(name, value))
-                for name, value in arrays.items()]
-    prefix = _build_prefix(header, prepared)
-    with atomic_output(path, make_parents=False) as fileobj:
-        _write_file(fileobj, prefix, prepared)
 
 
 # --------------------------------------------------------------------------
@@ -315,27 +193,7 @@ class _Reader:
 
     def parse_json(self, raw: bytes) -> dict:
         """Decode the header bytes as a strict JSON object."""
-        def no_duplicates(pairs):
-            keys = [k for k, _ in pairs]
-            if len(set(keys)) != len(keys):
-                dup = next(k for k in keys if keys.count(k) > 1)
-                raise self.fail(f"duplicate key {dup!r} in JSON header")
-            return dict(pairs)
-
-        def no_constant(name):
-            raise self.fail(f"non-standard JSON constant {name} in header")
-
-        try:
-            header = json.loads(raw.decode("utf-8"),
-                                object_pairs_hook=no_duplicates,
-                                parse_constant=no_constant)
-        except (UnicodeDecodeError, json.JSONDecodeError,
-                RecursionError) as exc:
-            raise self.fail(f"header is not valid UTF-8 JSON: {exc}") from None
-        if not isinstance(header, dict):
-            raise self.fail(f"header must be a JSON object, found "
-                            f"{type(header).__name__}")
-        return header
+        return strict_json.loads(raw, self.path, "the header", limit=MAX_HEADER_LENGTH)
 
     # -- header validation ---------------------------------------------------
 
@@ -465,7 +323,7 @@ def _to_native(arr: np.ndarray) -> np.ndarray:
 
 
 def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
-    """Read and fully validate a file written by :func:`save_arrays`.
+    """Read and fully validate a legacy ``.nnk`` file.
 
     Parameters
     ----------
@@ -478,7 +336,7 @@ def load_arrays(path: str | os.PathLike) -> tuple[dict[str, np.ndarray], dict]:
         Tensors in stored order; native byte order, C-contiguous, writeable
         and owning their memory.
     metadata : dict
-        The caller metadata given to :func:`save_arrays`.
+        The header's ``"metadata"`` object.
 
     Raises
     ------
