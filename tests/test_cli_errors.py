@@ -1,7 +1,7 @@
 """The command line's failure contract (issue 14), case by case and subcommand by
 subcommand: an expected failure prints ONE line ``nnkernels: error: ...`` on stderr and
 exits with status 2 (bad command line) or 1 (the rest); Ctrl-C prints ``nnkernels:
-interrupted`` and exits with 130; ``--debug`` or NNKERNELS_DEBUG=1 adds the traceback;
+interrupted`` and exits with 1; ``--debug`` or NNKERNELS_DEBUG=1 adds the traceback;
 a bug shows its traceback and ``nnkernels: internal error``.
 
 Most cases run in-process through ``main([...])``; the ones that need a real process
@@ -332,13 +332,13 @@ def test_ctrl_c(capsys, monkeypatch, model_file, digit_png, argv, target):
         monkeypatch.setattr(target, interrupt)
     argv = [{"MODEL": model_file, "IMAGE": digit_png}.get(a, a) for a in argv]
     status, _, err = run(capsys, *argv)
-    assert status == 130 and err == "nnkernels: interrupted\n"
+    assert status == 1 and err == "nnkernels: interrupted\n"
 
 
 @needs_mnist
 def test_real_sigint_during_training(tmp_path):
     """SIGINT to a real process: training stops after the batch, the model is saved,
-    the status is 130 and no traceback is printed."""
+    the status is 1 and no traceback is printed."""
     out = tmp_path / "run"
     env = {**os.environ, "PYTHONPATH": PYTHON_PATH, "NNKERNELS_DATA": str(DATA_ROOT)}
     proc = subprocess.Popen(
@@ -355,7 +355,7 @@ def test_real_sigint_during_training(tmp_path):
         stdout, stderr = proc.communicate(timeout=120)
     finally:
         proc.kill()
-    assert proc.returncode == 130, stderr
+    assert proc.returncode == 1, stderr
     assert "Traceback" not in stderr
     assert "interrupted" in stdout and (out / "model.safetensors").is_file()
 

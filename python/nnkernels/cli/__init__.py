@@ -27,7 +27,7 @@ Every expected failure (a bad option or an out-of-range value, missing data, a
 missing, malformed or unsupported model or image file, a diverging training run, a
 file that cannot be written, a full disk) prints one ``nnkernels: error: ...`` line on
 stderr and exits with status 2 (bad command line) or 1 (the rest). Ctrl-C prints
-``nnkernels: interrupted`` and exits with status 130; a training run stopped with
+``nnkernels: interrupted`` and exits with status 1; a training run stopped with
 Ctrl-C still evaluates and saves what it has first. ``--debug`` (anywhere on the
 command line) or ``NNKERNELS_DEBUG=1`` prints the Python traceback before that line.
 Anything else is a bug: its traceback is printed, then ``nnkernels: internal error:
@@ -96,7 +96,7 @@ def build_parser():
                     "and autoencoder of 'Getting started with deep learning in Go').",
         epilog="Run 'nnkernels COMMAND --help' for the options of a command. Exit status: "
                "0 success, 1 runtime error, 2 bad command line, 3 'evaluate' quality gate "
-               "missed, 130 interrupted.")
+               "missed; Ctrl-C: 1.")
     parser.add_argument("--version", action="version", version=f"nnkernels {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
@@ -115,7 +115,7 @@ def main(argv=None):
     Returns
     -------
     int
-        Exit status: 0 success, 1 runtime error, 2 bad command line, 130 interrupted.
+        Exit status: 0 success, 1 runtime error, 2 bad command line (Ctrl-C: 1).
         An expected failure prints one line, ``nnkernels: error: ...``, on stderr; with
         ``--debug`` (or ``NNKERNELS_DEBUG=1``) the traceback comes first. A bug prints
         its traceback and ``nnkernels: internal error: ...``.

@@ -41,7 +41,7 @@ def _add_model_parser(sub, model):
                     "model.safetensors and metrics.json, byte for byte). Progress (one "
                     "line per epoch) goes to stderr; the results and the list of written "
                     "files to stdout. Ctrl-C or SIGTERM stops training after the current "
-                    "batch; the model is still evaluated and saved (exit status 130).")
+                    "batch; the model is still evaluated and saved (exit status 1).")
     p.add_argument("--epochs", type=int_at_least(1), default=d["epochs"],
                    help="passes over the training set (default: %(default)s)")
     p.add_argument("--batch-size", type=int_at_least(1), default=d["batch_size"],
