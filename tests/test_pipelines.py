@@ -166,6 +166,13 @@ def test_predict_writes_one_result_per_input_file(trained, images, tmp_path):
     before = (out / "batch.csv").read_bytes()
     assert cli("predict", trained / "model.safetensors", folder, "--out", out)[0] == 0
     assert (out / "batch.csv").read_bytes() == before
+    # --csv: the same rows on stdout, one header, the files in name order
+    code, stdout, _ = cli("predict", trained / "model.safetensors", folder, "--csv")
+    assert code == 0
+    expected = [row for name in ("batch", "d0", "d1", "d2", "e3")
+                for row in csv.DictReader(open(out / f"{name}.csv", newline=""))]
+    assert list(csv.DictReader(io.StringIO(stdout))) == expected
+    assert cli("predict", trained / "model.safetensors", folder, "--csv", "--json")[0] == 2
 
 
 @needs_mnist

@@ -36,9 +36,14 @@ def add_parser(sub):
                    help="a model file (.safetensors, a legacy .nnk, or .onnx; optional: "
                         "without one, the pretrained classifier), then image files (PNG, "
                         "JPEG, IDX), folders of them, or - (stdin)")
-    p.add_argument("--json", action="store_true",
+    output = p.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true",
                    help="JSON lines (one object per image) instead of text, or with --out "
                         "instead of CSV")
+    output.add_argument("--csv", action="store_true",
+                        help="CSV on stdout (a header, then file, index, class, label, "
+                             "probability, inverted; autoencoder: file, index, mse, inverted) "
+                             "instead of text")
     p.add_argument("--out", metavar="DIR", type=Path,
                    help="write one result per input file into DIR, created if needed: "
                         "<base name>.csv (file, index, class, label, probability, inverted; "
@@ -134,10 +139,12 @@ def run(args):
             text = f"{where}: reconstruction MSE {mse:.6f}"
         if inverted:
             text += "  (light background: inverted to light-on-dark)"
-        if targets is None:
+        if targets is None and not args.csv:
             print(json.dumps(record) if args.json else text)
         else:
             results[source].append(record)
+    if targets is None and args.csv:
+        sys.stdout.write(_csv_text([r for rs in results.values() for r in rs], kind))
     if targets is not None:
         for source, path in targets.items():
             _write_results(path, results[source], kind, args.json)
@@ -180,9 +187,14 @@ def _write_results(path, records, kind, as_json):
             for record in records:
                 f.write(json.dumps(record) + "\n")
             return
-        buffer = io.StringIO()
-        writer = csv.DictWriter(buffer, fieldnames=_CSV_FIELDS[kind], extrasaction="ignore",
-                                lineterminator="\n")
-        writer.writeheader()
-        writer.writerows(records)
-        f.write(buffer.getvalue())
+        f.write(_csv_text(records, kind))
+
+
+def _csv_text(records, kind):
+    """The CSV text (header and one row per record) of a list of result records."""
+    buffer = io.StringIO()
+    writer = csv.DictWriter(buffer, fieldnames=_CSV_FIELDS[kind], extrasaction="ignore",
+                            lineterminator="\n")
+    writer.writeheader()
+    writer.writerows(records)
+    return buffer.getvalue()
