@@ -6,6 +6,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+import nnkernels
+
 from hypothesis import settings
 
 settings.register_profile("ci", max_examples=40, deadline=None)
@@ -70,3 +72,9 @@ def require(module, install):
         import importlib
         return importlib.import_module(module)
     return pytest.importorskip(module, reason=f"needs {module}: {install}")
+
+
+#: The folder holding the nnkernels package these tests import (site-packages after
+#: `pip install .`, python/ in an editable or in-place build): put it on PYTHONPATH of a
+#: subprocess so that it imports the same package, never the uncompiled source tree.
+PACKAGE_PARENT = str(Path(nnkernels.__file__).resolve().parents[1])

@@ -6,7 +6,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -14,7 +13,7 @@ import pytest
 import nnkernels
 from nnkernels.cli import main
 
-from conftest import DATA_ROOT
+from conftest import DATA_ROOT, PACKAGE_PARENT
 
 pytestmark = pytest.mark.skipif(not (DATA_ROOT / "mnist").is_dir(),
                                 reason="set NNKERNELS_DATA to a folder holding mnist/")
@@ -43,7 +42,7 @@ def uninterrupted(tmp_path_factory):
 
 
 def _train_until_signal(out, signum):
-    env = {**os.environ, "PYTHONPATH": str(Path(nnkernels.__file__).parents[1])}
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT}
     proc = subprocess.Popen([sys.executable, "-m", "nnkernels", *RUN, "--output", str(out),
                              "--checkpoint-every", "2"], env=env,
                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)

@@ -17,7 +17,6 @@ import signal
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -28,13 +27,12 @@ from nnkernels import datasets
 from nnkernels.cli import main
 from nnkernels.datasets import _files, _pypi, write_idx
 
-from conftest import DATA_ROOT
+from conftest import DATA_ROOT, PACKAGE_PARENT
 from test_dataset_limits import png_with_size
 
 HAVE_MNIST = (DATA_ROOT / "mnist").is_dir()
 needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason="set NNKERNELS_DATA to a folder "
                                                         "holding mnist/")
-PYTHON_PATH = str(Path(nnkernels.__file__).resolve().parents[1])
 
 
 @pytest.fixture(autouse=True)
@@ -267,7 +265,7 @@ def run_process(*argv, stdout=subprocess.PIPE, limit_file_size=None, env=None):
         if limit_file_size is not None:
             resource.setrlimit(resource.RLIMIT_FSIZE, (limit_file_size, limit_file_size))
 
-    env = {**os.environ, "PYTHONPATH": PYTHON_PATH, **(env or {})}
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT, **(env or {})}
     return subprocess.run([sys.executable, "-m", "nnkernels", *map(str, argv)],
                           stdout=stdout, stderr=subprocess.PIPE, text=True, timeout=300,
                           env=env, preexec_fn=limit)
@@ -340,7 +338,7 @@ def test_real_sigint_during_training(tmp_path):
     """SIGINT to a real process: training stops after the batch, the model is saved,
     the status is 1 and no traceback is printed."""
     out = tmp_path / "run"
-    env = {**os.environ, "PYTHONPATH": PYTHON_PATH, "NNKERNELS_DATA": str(DATA_ROOT)}
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT, "NNKERNELS_DATA": str(DATA_ROOT)}
     proc = subprocess.Popen(
         [sys.executable, "-m", "nnkernels", "train", "classifier", "--limit", "2000",
          "--epochs", "1000", "--output", str(out)],

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA_ROOT
+from conftest import DATA_ROOT, PACKAGE_PARENT
 
 import nnkernels
 from nnkernels import distributed
@@ -39,7 +39,7 @@ def need_mpi():
 
 def run_mpi(args, timeout, n=2):
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(
-        [str(ROOT / "python"), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
+        [PACKAGE_PARENT, os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)}
     return subprocess.run([need_mpi(), "-n", str(n), sys.executable, *args], cwd=ROOT,
                           env=env, capture_output=True, text=True, timeout=timeout)
 
@@ -155,7 +155,7 @@ def test_the_documented_python_example_runs(tmp_path):
     doc = (ROOT / "docs" / "distributed.md").read_text()
     (block,) = re.findall(r"^```python\n(.*?)^```", doc, flags=re.S | re.M)
     (tmp_path / "train_mpi.py").write_text(block)
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT}
     result = subprocess.run([need_mpi(), "-n", "2", sys.executable, "train_mpi.py"],
                             cwd=tmp_path, env=env, capture_output=True, text=True,
                             timeout=300)

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import DATA_ROOT
+from conftest import DATA_ROOT, PACKAGE_PARENT
 
 import nnkernels
 from nnkernels.cli import main
@@ -178,7 +178,7 @@ def test_predict_writes_one_result_per_input_file(trained, images, tmp_path):
 @needs_mnist
 def test_predict_reads_standard_input(trained, images, tmp_path):
     folder, _ = images
-    env = {**os.environ, "PYTHONPATH": str(ROOT / "python")}
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT}
     run = subprocess.run([sys.executable, "-m", "nnkernels", "predict",
                           str(trained / "model.safetensors"), "-", "--out", str(tmp_path)],
                          input=(folder / "d2.png").read_bytes(), capture_output=True,
@@ -223,7 +223,7 @@ def doc_blocks(language):
 def stage_env():
     """The environment of a stage: this checkout's package and its console script."""
     bin_dir = Path(sys.executable).parent
-    return {**os.environ, "PYTHONPATH": str(ROOT / "python"),
+    return {**os.environ, "PYTHONPATH": PACKAGE_PARENT,
             "PATH": f"{bin_dir}{os.pathsep}{os.environ['PATH']}"}
 
 

@@ -10,14 +10,13 @@ from pathlib import Path
 
 import pytest
 
-import nnkernels
+from conftest import PACKAGE_PARENT
 from nnkernels import cli
 from nnkernels.cli._common import EXIT_QUALITY
 from nnkernels.datasets import _csv, _fetch, _idx, _images, _pypi
 
 ROOT = Path(__file__).resolve().parents[1]
 README = (ROOT / "README.md").read_text()
-PYTHON_PATH = str(Path(nnkernels.__file__).resolve().parents[1])
 
 
 def section(title):
@@ -81,7 +80,7 @@ def matches(expected, actual):
 
 
 def test_console_session_prints_what_the_readme_shows(tmp_path):
-    env = {**os.environ, "PYTHONPATH": PYTHON_PATH}
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT}
     env.pop("NNKERNELS_DEBUG", None)
     define = f'nnkernels() {{ "{sys.executable}" -m nnkernels "$@"; }}\n'
     session = console_commands(ERRORS)
@@ -99,7 +98,7 @@ def test_long_fuzz_command_runs_with_a_few_cases():
     assert command.startswith("NNKERNELS_FUZZ_CASES=100000 python -m pytest ")
     argv = command.split()[1:]
     argv[0] = sys.executable
-    env = {**os.environ, "PYTHONPATH": PYTHON_PATH, "NNKERNELS_FUZZ_CASES": "3"}
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT, "NNKERNELS_FUZZ_CASES": "3"}
     result = subprocess.run(argv + ["-p", "no:cacheprovider"], cwd=ROOT, env=env,
                             capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:]
