@@ -78,3 +78,13 @@ def require(module, install):
 #: `pip install .`, python/ in an editable or in-place build): put it on PYTHONPATH of a
 #: subprocess so that it imports the same package, never the uncompiled source tree.
 PACKAGE_PARENT = str(Path(nnkernels.__file__).resolve().parents[1])
+
+
+def run_cli(capsys, *argv):
+    """The command line in-process: main(argv) -> (status, stdout, stderr); a traceback
+    on stderr fails the test (tests/test_cli_errors.py, which expects some, has its own)."""
+    from nnkernels.cli import main
+    code = main([str(a) for a in argv])
+    out, err = capsys.readouterr()
+    assert "Traceback" not in err
+    return code, out, err

@@ -20,7 +20,7 @@ from nnkernels import cli
 from nnkernels.cli import main
 from nnkernels.datasets import read_idx, write_idx
 
-from conftest import DATA_ROOT  # noqa: E402
+from conftest import DATA_ROOT, run_cli  # noqa: E402
 
 SHARED = DATA_ROOT
 HAVE_MNIST = (SHARED / "mnist" / "t10k-images-idx3-ubyte.gz").is_file() or \
@@ -45,13 +45,6 @@ def test_images():
 @pytest.fixture
 def data_env(monkeypatch):
     monkeypatch.setenv("NNKERNELS_DATA", str(SHARED))
-
-
-def _run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -117,7 +110,7 @@ def test_train_classifier_writes_everything(classifier_run):
 @needs_mnist
 def test_train_autoencoder(tmp_path, capsys, data_env):
     threads = nnkernels.get_num_threads()
-    code, out, err = _run(capsys, "train", "autoencoder", "--limit", "300", "--epochs", "1",
+    code, out, err = run_cli(capsys, "train", "autoencoder", "--limit", "300", "--epochs", "1",
                           "--output", tmp_path / "ae", "--threads", "1", "--quiet")
     assert code == 0, err
     assert nnkernels.get_num_threads() == threads  # --threads is restored afterwards
@@ -151,7 +144,7 @@ def test_ctrl_c_still_evaluates_and_saves(tmp_path, capsys, data_env, monkeypatc
     # One step per call of the plan: the signal then stops it inside epoch 2 (with
     # whole epochs per call, epoch 2 would be complete, and training stop after it).
     monkeypatch.setattr(nnkernels.training, "CHUNK_SECONDS", 1e-12)
-    code, out, err = _run(capsys, "train", "classifier", "--limit", "500", "--epochs", "5",
+    code, out, err = run_cli(capsys, "train", "classifier", "--limit", "500", "--epochs", "5",
                           "--batch-size", "50", "--output", tmp_path / "run")
     assert code == cli.EXIT_INTERRUPTED
     assert "Training was interrupted (Ctrl-C) after 1 of 5 epoch(s)" in out
@@ -166,7 +159,7 @@ def test_ctrl_c_still_evaluates_and_saves(tmp_path, capsys, data_env, monkeypatc
 @needs_mnist
 def test_evaluate(classifier_run, capsys, data_env):
     model_file = classifier_run[3] / "model.safetensors"
-    code, out, err = _run(capsys, "evaluate", model_file)
+    code, out, err = run_cli(capsys, "evaluate", model_file)
     assert code == 0, err
     meta = nnkernels.load(model_file).metadata
     assert f"accuracy {meta['test_accuracy']:.4f}" in out
@@ -190,13 +183,13 @@ def test_predict_png_matches_model_predict(classifier_run, test_images, tmp_path
     probs = model.predict(images[0].reshape(1, 784).astype(np.float32) / 255)[0]
     expected = int(np.argmax(probs))
 
-    code, out, err = _run(capsys, "predict", model_file, png)
+    code, out, err = run_cli(capsys, "predict", model_file, png)
     assert code == 0, err
     line = out.strip()
     assert line.startswith(f"{png}: {expected}  probability {probs[expected]:.4f}  top 3: ")
     assert "inverted" not in line
 
-    code, out, err = _run(capsys, "predict", model_file, png, "--json")
+    code, out, err = run_cli(capsys, "predict", model_file, png, "--json")
     assert code == 0, err
     record = json.loads(out)
     assert record["class"] == expected and record["label"] == str(expected)
@@ -214,13 +207,13 @@ def test_predict_inverted_png(classifier_run, test_images, tmp_path, capsys):
     plain = _png(tmp_path / "plain.png", images[1])
     dark_on_light = _png(tmp_path / "paper.png", 255 - images[1], mode="RGB")
     big = _png(tmp_path / "big.png", 255 - images[1], size=(112, 112), mode="RGB")
-    code, out, err = _run(capsys, "predict", model_file, plain, dark_on_light, big, "--json")
+    code, out, err = run_cli(capsys, "predict", model_file, plain, dark_on_light, big, "--json")
     assert code == 0, err
     plain_rec, paper_rec, big_rec = (json.loads(line) for line in out.splitlines())
     assert not plain_rec["inverted"] and paper_rec["inverted"] and big_rec["inverted"]
     assert paper_rec["class"] == plain_rec["class"]
     assert paper_rec["probability"] == pytest.approx(plain_rec["probability"], rel=1e-5)
-    code, out, err = _run(capsys, "predict", model_file, dark_on_light)
+    code, out, err = run_cli(capsys, "predict", model_file, dark_on_light)
     assert code == 0 and "inverted" in out
 
 
@@ -231,13 +224,13 @@ def test_predict_idx_file(classifier_run, test_images, tmp_path, capsys):
     idx = write_idx(tmp_path / "five-images-idx3-ubyte.gz", images[:5])
     expected = nnkernels.load(model_file).predict_classes(
         images[:5].reshape(5, 784).astype(np.float32) / 255)
-    code, out, err = _run(capsys, "predict", model_file, idx)
+    code, out, err = run_cli(capsys, "predict", model_file, idx)
     assert code == 0, err
     lines = out.splitlines()
     assert len(lines) == 5
     for i, line in enumerate(lines):
         assert line.startswith(f"{idx}[{i}]: {expected[i]}  probability ")
-    code, out, err = _run(capsys, "predict", model_file, idx, "--json")
+    code, out, err = run_cli(capsys, "predict", model_file, idx, "--json")
     records = [json.loads(line) for line in out.splitlines()]
     assert [r["index"] for r in records] == list(range(5))
     assert [r["class"] for r in records] == list(expected)
@@ -249,12 +242,12 @@ def test_predict_autoencoder_prints_mse(test_images, tmp_path, capsys):
     model = nnkernels.models.mnist_autoencoder(seed=0)
     nnkernels.save(model, tmp_path / "ae.safetensors")
     png = _png(tmp_path / "d.png", images[2])
-    code, out, err = _run(capsys, "predict", tmp_path / "ae.safetensors", png, "--json")
+    code, out, err = run_cli(capsys, "predict", tmp_path / "ae.safetensors", png, "--json")
     assert code == 0, err
     x = images[2].reshape(1, 784).astype(np.float32) / 255
     expected = float(np.mean((model.forward(x).astype(np.float64) - x) ** 2))
     assert json.loads(out)["mse"] == pytest.approx(expected, rel=1e-5)
-    code, out, err = _run(capsys, "predict", tmp_path / "ae.safetensors", png)
+    code, out, err = run_cli(capsys, "predict", tmp_path / "ae.safetensors", png)
     assert out.strip() == f"{png}: reconstruction MSE {expected:.6f}"
 
 
@@ -264,7 +257,7 @@ def test_missing_data_folder(tmp_path, capsys, monkeypatch):
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
     monkeypatch.setattr("nnkernels.datasets._files.SYSTEM_DIRS", ())
     (tmp_path / "empty").mkdir()
-    code, out, err = _run(capsys, "train", "classifier", "--data", tmp_path / "empty",
+    code, out, err = run_cli(capsys, "train", "classifier", "--data", tmp_path / "empty",
                           "--no-download", "--output", tmp_path / "run")
     assert code == 1
     assert err.count("nnkernels: error:") == 1
@@ -275,7 +268,7 @@ def test_missing_data_folder(tmp_path, capsys, monkeypatch):
 
 @needs_mnist
 def test_diverging_training(tmp_path, capsys, data_env):
-    code, out, err = _run(capsys, "train", "classifier", "--optimizer", "sgd", "--lr", "1e6",
+    code, out, err = run_cli(capsys, "train", "classifier", "--optimizer", "sgd", "--lr", "1e6",
                           "--limit", "1000", "--epochs", "1", "--output", tmp_path / "run",
                           "--quiet")
     assert code == 1
@@ -288,29 +281,29 @@ def test_corrupt_model_file(tmp_path, capsys):
     bad = tmp_path / "bad.safetensors"
     bad.write_bytes(b"this is not a model" * 10)
     for argv in (["evaluate", bad], ["predict", bad, tmp_path / "x.png"]):
-        code, out, err = _run(capsys, *argv)
+        code, out, err = run_cli(capsys, *argv)
         assert code == 1 and out == ""
         assert err.startswith("nnkernels: error: ") and "not an nnkernels model file" in err
         assert str(bad) in err
     good = tmp_path / "good.safetensors"
     nnkernels.save(nnkernels.models.mnist_classifier(seed=0), good)
     bad.write_bytes(good.read_bytes()[:-100])  # truncated
-    code, out, err = _run(capsys, "evaluate", bad)
+    code, out, err = run_cli(capsys, "evaluate", bad)
     assert code == 1 and "nnkernels: error: " in err and str(bad) in err
-    code, out, err = _run(capsys, "evaluate", tmp_path / "nothing.safetensors")
+    code, out, err = run_cli(capsys, "evaluate", tmp_path / "nothing.safetensors")
     assert code == 1 and "nothing.safetensors: no such model file" in err
 
 
 def test_missing_and_bad_images(tmp_path, capsys):
     model_file = tmp_path / "m.safetensors"
     nnkernels.save(nnkernels.models.mnist_classifier(seed=0), model_file)
-    code, out, err = _run(capsys, "predict", model_file, tmp_path / "nope.png")
+    code, out, err = run_cli(capsys, "predict", model_file, tmp_path / "nope.png")
     assert code == 1 and f"nnkernels: error: {tmp_path / 'nope.png'}: no such image file" in err
     (tmp_path / "text.png").write_text("not a picture")
-    code, out, err = _run(capsys, "predict", model_file, tmp_path / "text.png")
+    code, out, err = run_cli(capsys, "predict", model_file, tmp_path / "text.png")
     assert code == 1 and "not a picture of a supported format" in err
     labels = write_idx(tmp_path / "labels-idx1-ubyte", np.arange(3, dtype=np.uint8))
-    code, out, err = _run(capsys, "predict", model_file, labels)
+    code, out, err = run_cli(capsys, "predict", model_file, labels)
     assert code == 1 and "expected images" in err
 
 
@@ -324,7 +317,7 @@ def test_missing_and_bad_images(tmp_path, capsys):
     ([], "the following arguments are required: COMMAND"),
 ])
 def test_bad_options_exit_2(capsys, argv, message):
-    code, out, err = _run(capsys, *argv)
+    code, out, err = run_cli(capsys, *argv)
     assert code == 2
     assert err.startswith("nnkernels: error: ") and message in err
     assert len(err.strip().splitlines()) == 1
@@ -342,14 +335,14 @@ def test_python_m_help():
 
 def test_train_help_shows_train_defaults(capsys, monkeypatch):
     monkeypatch.setitem(cli.TRAIN_DEFAULTS["autoencoder"], "epochs", 37)
-    code, out, err = _run(capsys, "train", "autoencoder", "--help")
+    code, out, err = run_cli(capsys, "train", "autoencoder", "--help")
     assert code == 0
     assert "(default: 37)" in out and "(default: cosine)" in out
     assert "(default: 100)" in out and "(default: 0.001)" in out
 
 
 def test_info(capsys):
-    code, out, err = _run(capsys, "info")
+    code, out, err = run_cli(capsys, "info")
     assert code == 0
     assert out.startswith(f"nnkernels {nnkernels.build_info()['version']}")
     assert "OpenMP:" in out and "threads:" in out
@@ -357,7 +350,7 @@ def test_info(capsys):
 
 @needs_mnist
 def test_fetch(capsys, data_env):
-    code, out, err = _run(capsys, "fetch", "mnist", "--no-download")
+    code, out, err = run_cli(capsys, "fetch", "mnist", "--no-download")
     assert code == 0, err
     assert out.splitlines()[0] == f"mnist: {SHARED / 'mnist'}"
     assert any("t10k-images-idx3-ubyte" in line for line in out.splitlines()[1:])
@@ -397,7 +390,7 @@ def test_train_workshop_task_missing_data(tmp_path, monkeypatch, capsys):
 
 @needs_mnist
 def test_train_mnist_is_what_the_command_line_trains(tmp_path, capsys, data_env):
-    code, _, _ = _run(capsys, "train", "classifier", "--limit", "600", "--epochs", "2",
+    code, _, _ = run_cli(capsys, "train", "classifier", "--limit", "600", "--epochs", "2",
                       "--seed", "5", "--threads", "1", "--output", tmp_path / "run", "--quiet")
     assert code == 0
     from_cli = nnkernels.load(tmp_path / "run" / "model.safetensors")

@@ -6,17 +6,9 @@ import pytest
 from PIL import Image
 
 import nnkernels
-from conftest import DATA_ROOT
-from nnkernels.cli import main
+from conftest import DATA_ROOT, run_cli
 from nnkernels.datasets import read_idx, write_idx
 from nnkernels.formats import safetensors_file, state_dict
-
-
-def _run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +28,7 @@ def test_predict_without_a_model_uses_the_pretrained_classifier(mnist_test_image
     images, labels = mnist_test_images
     write_idx(tmp_path / "some-digits-idx3-ubyte", images)
     Image.fromarray(images[0]).save(tmp_path / "digit.png")
-    code, out, err = _run(capsys, "predict", tmp_path / "digit.png",
+    code, out, err = run_cli(capsys, "predict", tmp_path / "digit.png",
                           tmp_path / "some-digits-idx3-ubyte", "--json")
     assert code == 0, err
     lines = out.splitlines()
@@ -55,13 +47,13 @@ def test_predict_with_a_model_file_still_takes_it_first(tmp_path, capsys):
     nnkernels.save(model, tmp_path / "m.safetensors")
     digit = (np.arange(784).reshape(28, 28) % 200).astype(np.uint8)
     Image.fromarray(digit).save(tmp_path / "d.png")
-    code, out, err = _run(capsys, "predict", tmp_path / "m.safetensors", tmp_path / "d.png",
+    code, out, err = run_cli(capsys, "predict", tmp_path / "m.safetensors", tmp_path / "d.png",
                           "--json")
     assert code == 0, err
     import json
     record = json.loads(out)
     assert record["class"] == int(model.predict_classes(digit.reshape(1, -1) / 255.0)[0])
-    code, out, err = _run(capsys, "predict", tmp_path / "m.safetensors")
+    code, out, err = run_cli(capsys, "predict", tmp_path / "m.safetensors")
     assert code == 2 and "the following arguments are required: INPUT (after the model" in err
 
 
@@ -78,7 +70,7 @@ def test_import_weights_writes_a_model_file(tmp_path, capsys):
     model.compile("rmsprop", "softmax_cross_entropy")
     source = _state_dict_file(tmp_path, model)
     out = tmp_path / "imported.safetensors"
-    code, stdout, err = _run(capsys, "import-weights", source, "--arch", "12-8-5-3",
+    code, stdout, err = run_cli(capsys, "import-weights", source, "--arch", "12-8-5-3",
                              "--activations", "relu,sigmoid,softmax", "-o", out)
     assert code == 0, err
     assert "167 parameters" in stdout and "softmax_cross_entropy" in stdout
@@ -103,7 +95,7 @@ def test_import_weights_errors(tmp_path, capsys, argv, code, message):
                                   nnkernels.Dense(8, 5, "sigmoid", seed=1),
                                   nnkernels.Dense(5, 3, None, seed=2)])
     source = _state_dict_file(tmp_path, model)
-    got, out, err = _run(capsys, "import-weights", source, *argv, "-o", tmp_path / "o.st")
+    got, out, err = run_cli(capsys, "import-weights", source, *argv, "-o", tmp_path / "o.st")
     assert got == code and err.startswith("nnkernels: error: ")
     assert re.search(message, err), err
     assert not (tmp_path / "o.st").exists()

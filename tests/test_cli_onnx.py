@@ -6,26 +6,18 @@ import sys
 import numpy as np
 import pytest
 
-from conftest import DATA_ROOT
+from conftest import DATA_ROOT, run_cli
 from onnx_support import FIXTURES, require, run_onnxruntime
 
 onnx = require("onnx")
 require("onnxruntime")
 
 import nnkernels  # noqa: E402
-from nnkernels.cli import main  # noqa: E402
 from nnkernels.datasets import load_mnist, write_idx  # noqa: E402
 
 HAVE_MNIST = (DATA_ROOT / "mnist").is_dir()
 needs_mnist = pytest.mark.skipif(not HAVE_MNIST, reason="set NNKERNELS_DATA to a folder "
                                                          "holding mnist/")
-
-
-def _run(capsys, *argv):
-    code = main([str(a) for a in argv])
-    out, err = capsys.readouterr()
-    assert "Traceback" not in err
-    return code, out, err
 
 
 @pytest.fixture(scope="module")
@@ -57,7 +49,7 @@ def data_env(monkeypatch):
 @pytest.mark.parametrize("kind", ["classifier", "autoencoder"])
 def test_export_writes_a_checked_onnx_file(saved, mnist, tmp_path, capsys, kind):
     out = tmp_path / "sub" / f"{kind}.onnx"
-    code, stdout, err = _run(capsys, "export", saved[kind], out)
+    code, stdout, err = run_cli(capsys, "export", saved[kind], out)
     assert code == 0, err
     assert stdout.strip() == f"{out}: ONNX opset 17, 784 inputs -> " \
                              f"{10 if kind == 'classifier' else 784} outputs"
@@ -70,7 +62,7 @@ def test_export_writes_a_checked_onnx_file(saved, mnist, tmp_path, capsys, kind)
 
 @needs_mnist
 def test_export_opset(saved, tmp_path, capsys):
-    code, _, err = _run(capsys, "export", saved["classifier"], tmp_path / "m.onnx",
+    code, _, err = run_cli(capsys, "export", saved["classifier"], tmp_path / "m.onnx",
                         "--opset", "21")
     assert code == 0, err
     assert onnx.load(str(tmp_path / "m.onnx")).opset_import[0].version == 21
@@ -81,7 +73,7 @@ def test_export_opset(saved, tmp_path, capsys):
                                             ("999", "'opset' must be in [13, "),
                                             ("x", "expected an integer")])
 def test_export_bad_opset_is_a_usage_error(saved, tmp_path, capsys, opset, message):
-    code, _, err = _run(capsys, "export", saved["classifier"], tmp_path / "m.onnx",
+    code, _, err = run_cli(capsys, "export", saved["classifier"], tmp_path / "m.onnx",
                         "--opset", opset)
     assert code == 2 and message in err
     assert not (tmp_path / "m.onnx").exists()
@@ -89,15 +81,15 @@ def test_export_bad_opset_is_a_usage_error(saved, tmp_path, capsys, opset, messa
 
 @needs_mnist
 def test_export_to_a_folder_is_a_usage_error(saved, tmp_path, capsys):
-    code, _, err = _run(capsys, "export", saved["classifier"], tmp_path)
+    code, _, err = run_cli(capsys, "export", saved["classifier"], tmp_path)
     assert code == 2 and f"{tmp_path}: is a folder" in err
 
 
 def test_export_missing_or_bad_model(tmp_path, capsys):
-    code, _, err = _run(capsys, "export", tmp_path / "none.safetensors", tmp_path / "m.onnx")
+    code, _, err = run_cli(capsys, "export", tmp_path / "none.safetensors", tmp_path / "m.onnx")
     assert code == 1 and "no such model file" in err
     (tmp_path / "bad.safetensors").write_bytes(b"not a model")
-    code, _, err = _run(capsys, "export", tmp_path / "bad.safetensors", tmp_path / "m.onnx")
+    code, _, err = run_cli(capsys, "export", tmp_path / "bad.safetensors", tmp_path / "m.onnx")
     assert code == 1 and str(tmp_path / "bad.safetensors") in err
     assert not (tmp_path / "m.onnx").exists()
 
@@ -105,7 +97,7 @@ def test_export_missing_or_bad_model(tmp_path, capsys):
 def test_export_reads_an_onnx_model(tmp_path, capsys):
     """An .onnx model (here PyTorch's) is imported and written anew by nnkernels."""
     out = tmp_path / "again.onnx"
-    code, _, err = _run(capsys, "export", FIXTURES / "torch_dynamo.onnx", out)
+    code, _, err = run_cli(capsys, "export", FIXTURES / "torch_dynamo.onnx", out)
     assert code == 0, err
     x = np.random.default_rng(0).normal(size=(5, 12)).astype(np.float32)
     np.testing.assert_allclose(run_onnxruntime(out, x)["probabilities"],
@@ -115,7 +107,7 @@ def test_export_reads_an_onnx_model(tmp_path, capsys):
 
 def test_missing_onnx_extra(tmp_path, capsys, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnx", None)
-    code, _, err = _run(capsys, "evaluate", FIXTURES / "torch_dynamo.onnx")
+    code, _, err = run_cli(capsys, "evaluate", FIXTURES / "torch_dynamo.onnx")
     assert code == 1 and 'pip install "nnkernels[onnx]"' in err
 
 
@@ -125,9 +117,9 @@ def test_evaluate_onnx_gives_the_figures_of_the_saved_model(saved, tmp_path, cap
                                                             data_env, kind):
     onnx_file = tmp_path / f"{kind}.onnx"
     nnkernels.onnx.export(nnkernels.load(saved[kind]), onnx_file)
-    code, from_nnk, err = _run(capsys, "evaluate", saved[kind])
+    code, from_nnk, err = run_cli(capsys, "evaluate", saved[kind])
     assert code == 0, err
-    code, from_onnx, err = _run(capsys, "evaluate", onnx_file)
+    code, from_onnx, err = run_cli(capsys, "evaluate", onnx_file)
     assert code == 0, err
     figures = from_onnx.split(":", 1)[1]
     assert figures == from_nnk.split(":", 1)[1] and "10000 images" in figures
@@ -143,14 +135,14 @@ def test_predict_onnx_gives_the_predictions_of_the_saved_model(saved, mnist, tmp
     idx = write_idx(tmp_path / "five-images-idx3-ubyte", images)
     outputs = []
     for model_file in (saved["classifier"], onnx_file):
-        code, out, err = _run(capsys, "predict", model_file, idx, "--json")
+        code, out, err = run_cli(capsys, "predict", model_file, idx, "--json")
         assert code == 0, err
         outputs.append([json.loads(line) for line in out.splitlines()])
     assert len(outputs[0]) == 5 and outputs[0] == outputs[1]
 
 
 def test_evaluate_onnx_that_is_not_an_mnist_model(capsys):
-    code, _, err = _run(capsys, "evaluate", FIXTURES / "torch_script.onnx")
+    code, _, err = run_cli(capsys, "evaluate", FIXTURES / "torch_script.onnx")
     assert code == 1 and "takes 12 inputs" in err
 
 
@@ -159,7 +151,7 @@ def test_bad_onnx_file(tmp_path, capsys, command):
     bad = tmp_path / "bad.onnx"
     bad.write_bytes(b"\x08\x07garbage")
     args = [command, bad] + ([tmp_path / "x.png"] if command == "predict" else [])
-    code, _, err = _run(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert code == 1 and f"{bad}: not an ONNX model" in err
     unsupported = tmp_path / "tanh.onnx"
     from onnx import TensorProto, helper, numpy_helper
@@ -172,5 +164,5 @@ def test_bad_onnx_file(tmp_path, capsys, command):
     unsupported.write_bytes(helper.make_model(graph, ir_version=8, opset_imports=[
         helper.make_opsetid("", 17)]).SerializeToString())
     args[1] = unsupported
-    code, _, err = _run(capsys, *args)
+    code, _, err = run_cli(capsys, *args)
     assert code == 1 and "operator Tanh (node squash (Tanh)) is not supported" in err
