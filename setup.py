@@ -22,7 +22,7 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 KERNEL_MODULES = ["_blas", "_activations", "_losses", "_optim", "_online", "_openmp",
-                  "_validation", "kernels", "_plan"]
+                  "_validation", "kernels", "_steps", "_plan"]
 # Modules that read arrays through NumPy's C API (argument checks, the checked entry points).
 NUMPY_MODULES = {"_validation", "kernels", "_plan"}
 OPENMP_FLAG = "-fopenmp"

@@ -12,7 +12,13 @@ to ``layer.weight.data`` is noticed here, and the new values are adopted).
 Models the plan does not cover (a layer other than Dense, an optimizer or loss
 subclassed by the user, an optimizer over other parameters) train layer by layer;
 ``uses_plan(model)`` says which.
+
+`fit` measures its own speed as it goes (`TeamSize`): when the machine is busy
+enough that the plan's threads run slower than one, it trains on one until the
+machine frees up. A plan's results do not depend on how many threads ran it.
 """
+import time
+
 import numpy as np
 
 from nnkernels import _plan, losses as _losses, optimizers as _optimizers
@@ -163,6 +169,47 @@ def plan_for(model, batch, training):
     return plan
 
 
+class TeamSize:
+    """How many of a plan's threads the next call of `fit` uses: all of them or one,
+    whichever ran more steps per second when last measured.
+
+    The one in use is measured at every call; the other again every PROBE_SECONDS,
+    so that a machine that got busier (or quieter) is noticed within about that
+    long. The first call of each is a warm-up and is not counted.
+    """
+
+    PROBE_SECONDS = 2.0
+
+    def __init__(self, full):
+        self.full = full
+        self.rate = {}      # threads -> steps per second, last measured
+        self.when = {}      # threads -> time.monotonic() of that measurement
+        self.warm = set()   # thread counts that have run their warm-up call
+
+    def choose(self):
+        if self.full == 1:
+            return 1
+        for n in (self.full, 1):
+            if n not in self.rate:
+                return n
+        best = max(self.rate, key=self.rate.get)
+        other = 1 if best == self.full else self.full
+        if time.monotonic() - self.when[other] > self.PROBE_SECONDS:
+            return other
+        return best
+
+    def record(self, threads, steps, seconds):
+        if threads not in self.warm:
+            self.warm.add(threads)
+            return
+        if steps > 0 and seconds > 0:
+            rate = steps / seconds
+            old = self.rate.get(threads)
+            recent = old is not None and time.monotonic() - self.when[threads] < 0.5
+            self.rate[threads] = 0.5 * (old + rate) if recent else rate
+            self.when[threads] = time.monotonic()
+
+
 class TrainingRun:
     """Steps of fit over checked (x, y), run by a plan in chunks of steps.
 
@@ -191,9 +238,14 @@ class TrainingRun:
             self.step_hits = np.empty(n_steps, np.int64)
         opt = self.model.optimizer
         plan = plan_for(self.model, self.batch, training=True)  # cached; sees lr changes
+        if plan.team is None:
+            plan.team = TeamSize(plan.n_threads)
+        threads = plan.team.choose()
+        start = time.perf_counter()
         done = plan.train(self.x, self.y, self.labels, self.targets_are_inputs, order,
                           first_step, n_steps, opt.iterations, self.step_loss,
-                          self.step_hits)
+                          self.step_hits, threads)
+        plan.team.record(threads, done, time.perf_counter() - start)
         opt.iterations += done
         seen = min(done + 1, n_steps)
         return done, self.step_loss[:seen], self.step_hits[:seen]

@@ -1,0 +1,170 @@
+"""The plan's team of threads: every result is the same whatever the number of threads
+that run it, which thread takes which block, and how busy the machine is; fit's
+choice between all of a plan's threads and one."""
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+import nnkernels
+from nnkernels import Dense, RMSProp, Sequential, plan
+
+
+def _classifier(dtype="float32", seed=0):
+    model = Sequential([Dense(784, 64, "relu", dtype=dtype, seed=seed),
+                        Dense(64, 32, "relu", dtype=dtype, seed=seed + 1),
+                        Dense(32, 10, None, dtype=dtype, seed=seed + 2)])
+    model.compile(RMSProp(lr=1e-3), "softmax_cross_entropy")
+    return model
+
+
+def _autoencoder(dtype="float32", seed=0):
+    model = Sequential([Dense(196, 64, "relu", dtype=dtype, seed=seed),
+                        Dense(64, 16, "relu", dtype=dtype, seed=seed + 1),
+                        Dense(16, 64, "relu", dtype=dtype, seed=seed + 2),
+                        Dense(64, 196, "sigmoid", dtype=dtype, seed=seed + 3)])
+    model.compile(RMSProp(lr=1e-3), "mse")
+    return model
+
+
+def _data(dtype, features=784, rows=1200):
+    rng = np.random.default_rng(3)
+    return rng.random((rows, features)).astype(dtype), rng.integers(0, 10, rows)
+
+
+def _train(make, dtype, threads, epochs=2):
+    x, y = _data(dtype, 784 if make is _classifier else 196)
+    model = make(dtype)
+    with nnkernels.num_threads(threads):
+        model.fit(x, y if make is _classifier else x, epochs=epochs, batch_size=100,
+                  seed=0, verbose=0)
+        probabilities = model.predict(x[:300], batch_size=64)
+        scores = model.evaluate(x, y if make is _classifier else x, batch_size=64)
+    return model.get_weights(), probabilities, scores
+
+
+@pytest.fixture
+def small_models_split(monkeypatch):
+    monkeypatch.setattr(plan, "MIN_FLOPS_PER_THREAD", 0)
+
+
+@pytest.mark.parametrize("make", [_classifier, _autoencoder], ids=["classifier", "autoencoder"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_one_and_two_threads_give_the_same_bits(make, dtype, small_models_split):
+    w1, p1, s1 = _train(make, dtype, 1)
+    w2, p2, s2 = _train(make, dtype, 2)
+    for u, v in zip(w1, w2):
+        np.testing.assert_array_equal(u, v)
+    np.testing.assert_array_equal(p1, p2)
+    assert s1 == s2
+
+
+def test_a_busy_machine_changes_no_bit(small_models_split):
+    """Two processes spin on the two cores while two threads train: the threads are
+    descheduled at random points and take over each other's blocks; the weights are
+    those of an undisturbed run on one thread."""
+    quiet = _train(_classifier, "float32", 1)[0]
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(2)]
+    try:
+        busy = [_train(_classifier, "float32", 2)[0] for _ in range(2)]
+    finally:
+        for p in spinners:
+            p.kill()
+            p.wait()
+    for weights in busy:
+        for u, v in zip(weights, quiet):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_every_thread_count_of_a_call_gives_the_same_bits(small_models_split):
+    """Plan.train(threads=...) uses that many of the plan's threads (more is clamped)."""
+    x, y = _data("float64")
+    results = []
+    for threads in (1, 2, 5):
+        model = _classifier("float64")
+        with nnkernels.num_threads(2):
+            p = plan.plan_for(model, 100, training=True)
+            assert p.n_threads == 2
+            losses, hits = np.empty(12), np.empty(12, np.int64)
+            done = p.train(x, None, y, False, None, 0, 12, 0, losses, hits, threads)
+        assert done == 12 and np.isfinite(losses).all()
+        results.append((model.get_weights(), losses.copy(), hits.copy()))
+    for weights, losses, hits in results[1:]:
+        np.testing.assert_array_equal(losses, results[0][1])
+        np.testing.assert_array_equal(hits, results[0][2])
+        for u, v in zip(weights, results[0][0]):
+            np.testing.assert_array_equal(u, v)
+
+
+def test_the_cut_into_blocks_depends_on_the_shapes_alone(small_models_split):
+    model = Sequential([Dense(784, 250, "relu"), Dense(250, 100, "relu"),
+                        Dense(100, 10, None)])
+    model.compile(RMSProp(), "softmax_cross_entropy")
+    counts = []
+    for threads in (1, 2):
+        with nnkernels.num_threads(threads):
+            counts.append(plan.plan_for(model, 100, training=True).block_counts())
+    assert counts[0] == counts[1]
+    assert counts[0]["forward"][0] > 1   # the large product is shared out
+
+
+class _Clock:
+    def __init__(self):
+        self.now = 100.0
+
+    def __call__(self):
+        return self.now
+
+
+@pytest.fixture
+def clock(monkeypatch):
+    c = _Clock()
+    monkeypatch.setattr(plan.time, "monotonic", c)
+    return c
+
+
+def _measure(team, rates, clock, calls=1):
+    """Run `calls` calls of 10 steps at rates[threads] steps/s; returns the choices."""
+    chosen = []
+    for _ in range(calls):
+        n = team.choose()
+        chosen.append(n)
+        team.record(n, 10, 10 / rates[n])
+        clock.now += 10 / rates[n]
+    return chosen
+
+
+def test_team_size_measures_both_then_keeps_the_faster(clock):
+    team = plan.TeamSize(2)
+    first = _measure(team, {2: 2000, 1: 1000}, clock, calls=4)
+    assert first == [2, 2, 1, 1]              # a warm-up call and a counted one, each
+    assert _measure(team, {2: 2000, 1: 1000}, clock, calls=20) == [2] * 20
+
+
+def test_team_size_moves_to_one_thread_when_the_machine_gets_busy_and_back(clock):
+    team = plan.TeamSize(2)
+    _measure(team, {2: 2000, 1: 1000}, clock, calls=4)
+    # Another process takes a core: two threads now run slower than one would.
+    busy = _measure(team, {2: 500, 1: 900}, clock, calls=60)
+    assert busy[-20:] == [1] * 20
+    # It leaves: the periodic measurement of two threads notices.
+    quiet = _measure(team, {2: 2000, 1: 1000}, clock, calls=200)
+    assert quiet[-20:] == [2] * 20
+    assert clock.now > 0
+
+
+def test_team_size_probes_the_other_count_now_and_then(clock):
+    team = plan.TeamSize(2)
+    choices = _measure(team, {2: 2000, 1: 1000}, clock, calls=2000)   # 10 s
+    ones = choices[4:].count(1)
+    seconds = clock.now - 100
+    assert 1 <= ones <= seconds / plan.TeamSize.PROBE_SECONDS + 1
+
+
+def test_team_size_of_one_thread_never_asks_for_more():
+    team = plan.TeamSize(1)
+    for _ in range(5):
+        assert team.choose() == 1
+        team.record(1, 10, 0.01)
