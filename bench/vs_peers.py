@@ -1,7 +1,8 @@
 """nnkernels `fit` against the reference peers, whole epochs of MNIST, side by side.
 
     python bench/vs_peers.py --peers ../shared/peers [--rounds 3] [--batch 100]
-        [--epochs 4] [--dtype float32] [--openblas-env keep|unset] [--json out.json]
+        [--epochs 4] [--dtype float32] [--openblas-env keep|unset] [--busy 0,1]
+        [--inference] [--json out.json]
 
 The peers are the reference implementations kept outside this repository (a folder
 with common.py, jax_peer.py, numpy_peer.py, torch_peer.py and peak.py; each prints one
@@ -12,6 +13,13 @@ before anything loads), whole epochs of shuffled minibatches, the median of the 
 after the first. Every configuration runs in a process of its own, in rounds
 (A B C ... A B C ...), so that drift of the machine's speed touches all alike; the
 table gives the median over rounds.
+
+--busy N (or a list, 0,1) runs every measurement with N other processes spinning on
+the cores, started before the measurement and killed after it, the same for every
+peer; with a list, each round measures every configuration under each load in turn,
+and a table per load follows. --inference adds the pretrained classifier's
+inference (bench/inference.py: nnkernels, onnxruntime, PyTorch; one image and 10,000)
+to the rounds.
 
 The physical peak is a 2048^3 sgemm on the same threads, best of 5, through NumPy's
 OpenBLAS and through the BLAS nnkernels calls (bench/peak.py); the model's
@@ -75,8 +83,16 @@ NNKERNELS_WORKER = textwrap.dedent('''
 
 
 
-def run(cmd, env, timeout=900):
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+def run(cmd, env, busy=0, timeout=900):
+    """Run one measurement with `busy` processes spinning beside it; its JSON line."""
+    spinners = [subprocess.Popen([sys.executable, "-c", "while True: pass"])
+                for _ in range(busy)]
+    try:
+        proc = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=timeout)
+    finally:
+        for spinner in spinners:
+            spinner.kill()
+            spinner.wait()
     lines = [line for line in proc.stdout.splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         print(f"FAILED: {' '.join(cmd)}\n{proc.stderr[-2000:]}", file=sys.stderr)
@@ -95,8 +111,20 @@ def main(argv=None):
     ap.add_argument("--workloads", default="w1,w2")
     ap.add_argument("--skip", default="", help="peers to leave out, e.g. torch,numpy")
     ap.add_argument("--openblas-env", default="keep", choices=["keep", "unset"])
+    ap.add_argument("--busy", default="0",
+                    help="spinning processes beside every measurement: N, or a list 0,1")
+    ap.add_argument("--inference", action="store_true",
+                    help="also the pretrained classifier's inference against onnxruntime "
+                         "and PyTorch")
     ap.add_argument("--json", help="write every raw result here")
     args = ap.parse_args(argv)
+    try:
+        loads = [int(n) for n in args.busy.split(",")]
+        if not loads or min(loads) < 0:
+            raise ValueError
+    except ValueError:
+        ap.error(f"argument --busy: expected N or a list like 0,1 of integers >= 0; "
+                 f"got {args.busy!r}")
     peers = os.path.abspath(args.peers)
     base_env = dict(os.environ)
     if args.openblas_env == "unset":
@@ -126,22 +154,34 @@ def main(argv=None):
             configs.append((name, w, args.threads,
                             [sys.executable, os.path.join(peers, script), "--workload", w,
                              "--batch", str(args.batch), "--epochs", str(args.epochs), *extra]))
+    if args.inference:
+        for engine in ("nnkernels", "onnxruntime", "torch"):
+            for threads in sorted({1, args.threads}):
+                configs.append((f"{engine}@{threads}", "inference", threads,
+                                [sys.executable, os.path.join(HERE, "inference.py"), engine,
+                                 str(threads)]))
     peak_cmd = [sys.executable, os.path.join(HERE, "peak.py"), str(args.threads)]
     print(cpu_description(), flush=True)
     print(f"batch {args.batch}, {args.dtype} (nnkernels; the peers are float32), "
           f"{args.threads} threads, OPENBLAS_CORETYPE "
-          f"{base_env.get('OPENBLAS_CORETYPE', 'unset')}, load {os.getloadavg()}", flush=True)
+          f"{base_env.get('OPENBLAS_CORETYPE', 'unset')}, load {os.getloadavg()}, "
+          f"spinning processes beside each measurement: {args.busy}", flush=True)
     results = {}
     for r in range(args.rounds):
         out = run(peak_cmd, env(args.threads))
         if out:
             results.setdefault(("peak", "-"), []).append(out)
-        for name, w, threads, cmd in configs:
-            out = run(cmd, env(threads))
-            if out:
-                results.setdefault((name, w), []).append(out)
-                print(f"round {r + 1}: {name:12} {w} {out['samples_per_s_median']:>10,.0f} "
-                      f"samples/s, steal {out.get('steal_fraction', 0):.1%}", file=sys.stderr,
+        for busy in loads:
+            for name, w, threads, cmd in configs:
+                out = run(cmd, env(threads), busy)
+                if not out:
+                    continue
+                results.setdefault((name, w, busy), []).append(out)
+                figure = (f"{out['images_per_s']:>10,.0f} images/s, one image "
+                          f"{out['us_one']:.1f} us" if w == "inference" else
+                          f"{out['samples_per_s_median']:>10,.0f} samples/s, steal "
+                          f"{out.get('steal_fraction', 0):.1%}")
+                print(f"round {r + 1}, busy {busy}: {name:14} {w} {figure}", file=sys.stderr,
                       flush=True)
     peaks = results.get(("peak", "-"), [{"gflops": float("nan"), "nnkernels_gflops": 0,
                                           "numpy_gflops": 0, "blas": []}])
@@ -153,25 +193,49 @@ def main(argv=None):
           f"{statistics.median(o['nnkernels_gflops'] for o in peaks):.0f} GFLOP/s, NumPy's "
           f"{statistics.median(o['numpy_gflops'] for o in peaks):.0f} GFLOP/s; "
           f"OpenBLAS kernels {sorted(set(map(tuple, peaks[-1]['blas'])))}")
-    for w in args.workloads.split(","):
-        rows = {name: statistics.median(o["samples_per_s_median"] for o in results[(name, ww)])
-                for name, ww in results if ww == w}
-        best_peer = max((v for k, v in rows.items() if not k.startswith("nnkernels")), default=0)
-        print(f"\n{NAMES[w]}, samples/s (median of {args.rounds} rounds)")
-        print(f"| | samples/s | vs best peer | GFLOP/s | share of peak |")
-        print(f"| --- | --- | --- | --- | --- |")
-        for name, value in sorted(rows.items(), key=lambda kv: -kv[1]):
-            gflops = value * FLOPS[w] / 1e9
-            ratio = value / best_peer if best_peer else float("nan")
-            print(f"| {name} | {value:,.0f} | {ratio:.2f} | {gflops:.0f} | {gflops / peak:.0%} |")
-        if "nnkernels@1" in rows and "nnkernels" in rows:
-            print(f"1 -> {args.threads} threads: {rows['nnkernels'] / rows['nnkernels@1']:.2f}x")
-        extra = results[("nnkernels", w)][-1]
-        print(f"nnkernels BLAS (version, kernels): {extra.get('blas')}; "
-              + ", ".join(f"{k} {extra[k]:.4f}" for k in ("test_accuracy", "test_mse") if k in extra))
+    for busy in loads:
+        for w in args.workloads.split(","):
+            _training_table(results, w, busy, args, peak)
+        if args.inference:
+            _inference_table(results, busy, args)
     if args.json:
         with open(args.json, "w") as f:
-            json.dump({f"{k[0]}|{k[1]}": v for k, v in results.items()}, f, indent=1)
+            json.dump({"|".join(map(str, k)): v for k, v in results.items()}, f, indent=1)
+
+
+def _training_table(results, w, busy, args, peak):
+    rows = {key[0]: statistics.median(o["samples_per_s_median"] for o in outs)
+            for key, outs in results.items() if key[1:] == (w, busy)}
+    if not rows:
+        return
+    best_peer = max((v for k, v in rows.items() if not k.startswith("nnkernels")), default=0)
+    print(f"\n{NAMES[w]}, {busy} spinning process(es) beside, samples/s (median of "
+          f"{args.rounds} rounds)")
+    print("| | samples/s | vs best peer | GFLOP/s | share of peak |")
+    print("| --- | --- | --- | --- | --- |")
+    for name, value in sorted(rows.items(), key=lambda kv: -kv[1]):
+        gflops = value * FLOPS[w] / 1e9
+        ratio = value / best_peer if best_peer else float("nan")
+        print(f"| {name} | {value:,.0f} | {ratio:.2f} | {gflops:.0f} | {gflops / peak:.0%} |")
+    if "nnkernels@1" in rows and "nnkernels" in rows:
+        print(f"1 -> {args.threads} threads: {rows['nnkernels'] / rows['nnkernels@1']:.2f}x")
+    extra = results[("nnkernels", w, busy)][-1]
+    print(f"nnkernels BLAS (version, kernels): {extra.get('blas')}; "
+          + ", ".join(f"{k} {extra[k]:.4f}" for k in ("test_accuracy", "test_mse") if k in extra))
+
+
+def _inference_table(results, busy, args):
+    rows = {key[0]: outs for key, outs in results.items() if key[1:] == ("inference", busy)}
+    if not rows:
+        return
+    print(f"\npretrained classifier inference, {busy} spinning process(es) beside (median "
+          f"of {args.rounds} rounds)")
+    print("| engine@threads | one image, us | 10,000 images, images/s |")
+    print("| --- | ---: | ---: |")
+    for name in sorted(rows):
+        one = statistics.median(o["us_one"] for o in rows[name])
+        many = statistics.median(o["images_per_s"] for o in rows[name])
+        print(f"| {name} | {one:.1f} | {many:,.0f} |")
 
 
 if __name__ == "__main__":

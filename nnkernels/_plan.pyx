@@ -43,6 +43,8 @@ GATHER_BYTES = 65536
 LOSS_ELEMENTS = 16384
 UPDATE_ELEMENTS = 32768
 MAX_OTHER_BLOCKS = 8
+# Rows per block of inference, which runs the whole network on each block of rows.
+INFER_ROWS = 128
 
 
 cdef int _count(Py_ssize_t work, Py_ssize_t per_block, Py_ssize_t most):
@@ -157,7 +159,9 @@ cdef class Plan:
                                   MAX_OTHER_BLOCKS)
         self.s.nb_rows = _count(batch * dims[n_layers], LOSS_ELEMENTS, MAX_OTHER_BLOCKS)
         self.s.nb_update = _count(offset, UPDATE_ELEMENTS, MAX_OTHER_BLOCKS)
-        slots += self.s.nb_gather + 2 * self.s.nb_rows + self.s.nb_update + 2
+        self.s.nb_infer = (batch + INFER_ROWS - 1) // INFER_ROWS
+        slots += (self.s.nb_gather + 2 * self.s.nb_rows + self.s.nb_update + 2
+                  + self.s.nb_infer)
         self.s.n_params = offset
         self.s.max_width = width
         self.s.params, self.s.grads = _data(params), _data(grads)
@@ -203,7 +207,7 @@ cdef class Plan:
         return {"forward": [self.s.nb_out[l] for l in range(L)],
                 "input_grad": [self.s.nb_in[l] for l in range(1, L)],
                 "gather": self.s.nb_gather, "rows": self.s.nb_rows,
-                "update": self.s.nb_update}
+                "update": self.s.nb_update, "inference": self.s.nb_infer}
 
     cdef void _call(self, int threads):
         cdef bint single = self.dtype.itemsize == 4

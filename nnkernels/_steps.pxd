@@ -28,8 +28,8 @@ cdef enum PhaseKind:
     BACKWARD = 4      # a layer's columns: activation gradient, bias and weight gradients
     INPUT_GRAD = 5    # columns of the gradient of a layer's input
     UPDATE_PARAMS = 6 # a block of the flat parameters: the optimizer's update
-    OUTPUT = 7        # rows of the predicted output (softmax, sigmoid, copy)
-    EVAL_REDUCE = 8   # add the batch's losses and hits to the totals, in row order
+    EVAL_REDUCE = 7   # add the batch's losses and hits to the totals, in row order
+    INFER_ROWS = 8    # rows through the whole network, then its output or its loss
 
 cdef enum OptimizerKind:
     RMSPROP = 0
@@ -57,6 +57,7 @@ cdef struct State:
     int nb_out[MAX_LAYERS]       # column blocks of layer l's output (forward, backward)
     int nb_in[MAX_LAYERS]        # column blocks of layer l's input (its gradient)
     int nb_gather, nb_rows, nb_update
+    int nb_infer                 # row blocks of an inference batch
     # buffers (owned by the Plan object's arrays)
     void* params
     void* grads

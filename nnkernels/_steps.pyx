@@ -211,22 +211,47 @@ cdef void _update(floating* tag, State* p, Round* rd, int b) noexcept nogil:
                   p.eps, p.wd, p.decoupled, step, 1)
 
 
-cdef void _output(floating* tag, State* p, Round* rd, int b) noexcept nogil:
-    """Block b's rows of predict's output: softmax probabilities, sigmoid, or the
-    network's output itself."""
-    cdef Py_ssize_t i, r0, r1, dl = p.dims[p.n_layers]
+cdef void _infer_rows(floating* tag, State* p, Round* rd, int b) noexcept nogil:
+    """Block b's rows through every layer, then their output (predict) or their
+    losses and hits (evaluate). Rows do not depend on each other: no waiting between
+    layers, and each weight matrix is read by every block (BLAS packs it per block)."""
+    cdef Py_ssize_t r0, r1, i, l, n_in, n_out, dl = p.dims[p.n_layers]
+    cdef floating* params = <floating*>p.params
+    cdef const floating* a_in
+    cdef floating* y
+    cdef floating* out
     cdef floating* z = <floating*>p.acts[p.n_layers]
-    cdef floating* out = <floating*>p.out + rd.lo * dl
-    _part(rd.rows, b, p.nb_rows, 1, &r0, &r1)
+    cdef double scale
+    _part(rd.rows, b, p.nb_infer, 1, &r0, &r1)
     if r1 <= r0:
         return
-    if p.has_loss and p.loss == SOFTMAX_CE:
-        softmax_rows(z + r0 * dl, dl, out + r0 * dl, dl, r1 - r0, dl, 1)
-    elif p.has_loss and p.loss == SIGMOID_BCE:
-        for i in range(r0 * dl, r1 * dl):
-            out[i] = sigmoid(z[i])
-    else:
-        memcpy(out + r0 * dl, z + r0 * dl, (r1 - r0) * dl * sizeof(floating))
+    a_in = <const floating*>rd.xin + r0 * p.dims[0]
+    for l in range(p.n_layers):
+        n_in, n_out = p.dims[l], p.dims[l + 1]
+        y = <floating*>p.acts[l + 1] + r0 * n_out
+        gemm_rows(False, False, 1, a_in, n_in, params + p.w_off[l], n_out, 0, y, n_out,
+                  r1 - r0, n_out, n_in)
+        for i in range(r1 - r0):
+            row_bias_act(y + i * n_out, params + p.b_off[l], y + i * n_out, n_out,
+                         p.act[l])
+        a_in = y
+    if p.kind == PREDICT:
+        out = <floating*>p.out + (rd.lo + r0) * dl
+        if p.has_loss and p.loss == SOFTMAX_CE:
+            softmax_rows(z + r0 * dl, dl, out, dl, r1 - r0, dl, 1)
+        elif p.has_loss and p.loss == SIGMOID_BCE:
+            for i in range((r1 - r0) * dl):
+                out[i] = sigmoid(z[r0 * dl + i])
+        else:
+            memcpy(out, z + r0 * dl, (r1 - r0) * dl * sizeof(floating))
+        return
+    scale = 1.0 / rd.rows if p.loss == SOFTMAX_CE else 1.0 / (rd.rows * dl)
+    for i in range(r0, r1):
+        p.row_loss[i] = loss_sum_rows(p.loss, z, dl, <const floating*>rd.tin, dl, rd.lin,
+                                      <floating*>p.g[p.n_layers - 1], dl, i, i + 1, dl,
+                                      scale)
+        if p.loss == SOFTMAX_CE:
+            p.row_hit[i] = _argmax(z + i * dl, dl) == rd.lin[i]
 
 
 cdef void _block(floating* tag, State* p, Round* rd, Phase* ph, int b, int tid) noexcept nogil:
@@ -245,7 +270,7 @@ cdef void _block(floating* tag, State* p, Round* rd, Phase* ph, int b, int tid) 
     elif ph.kind == UPDATE_PARAMS:
         _update(tag, p, rd, b)
     else:
-        _output(tag, p, rd, b)
+        _infer_rows(tag, p, rd, b)
 
 
 cdef void _add(State* p, PhaseKind kind, int layer, int blocks) noexcept nogil:
@@ -262,17 +287,17 @@ cdef Py_ssize_t _program(State* p) noexcept nogil:
     if p.kind == UPDATE:
         _add(p, UPDATE_PARAMS, 0, p.nb_update)
         return 1
-    if p.kind == TRAIN and p.order != NULL:
+    if p.kind != TRAIN:
+        _add(p, INFER_ROWS, 0, p.nb_infer)
+        if p.kind == EVALUATE:
+            _add(p, EVAL_REDUCE, 0, 1)
+        return (p.n_rows + p.batch - 1) // p.batch
+    if p.order != NULL:
         _add(p, GATHER, 0, p.nb_gather)
     for l in range(p.n_layers):
         _add(p, FORWARD, l, p.nb_out[l])
-    if p.kind == PREDICT:
-        _add(p, OUTPUT, 0, p.nb_rows)
-    else:
-        _add(p, LOSS, 0, p.nb_rows)
-        _add(p, REDUCE if p.kind == TRAIN else EVAL_REDUCE, 0, 1)
-    if p.kind != TRAIN:
-        return (p.n_rows + p.batch - 1) // p.batch
+    _add(p, LOSS, 0, p.nb_rows)
+    _add(p, REDUCE, 0, 1)
     for l in range(p.n_layers - 1, -1, -1):
         _add(p, BACKWARD, l, p.nb_out[l])
         if l > 0:

@@ -17,6 +17,7 @@ subclassed by the user, an optimizer over other parameters) train layer by layer
 enough that the plan's threads run slower than one, it trains on one until the
 machine frees up. A plan's results do not depend on how many threads ran it.
 """
+import operator
 import time
 
 import numpy as np
@@ -52,8 +53,7 @@ class FlatBuffer:
 
     def holds(self, arrays):
         """Whether `arrays` are still exactly the views handed out (not replaced)."""
-        return (len(arrays) == len(self.views)
-                and all(a is v for a, v in zip(arrays, self.views)))
+        return len(arrays) == len(self.views) and all(map(operator.is_, arrays, self.views))
 
 
 def _adopt(owner, attr, arrays, dtype, assign):
@@ -68,17 +68,10 @@ def _adopt(owner, attr, arrays, dtype, assign):
 def flatten_parameters(model):
     """Keep model's parameters and their gradients in one flat buffer each."""
     params = model.parameters()
-
-    def set_data(views):
-        for p, v in zip(params, views):
-            p.data = v
-
-    def set_grads(views):
-        for p, v in zip(params, views):
-            p.grad = v
-
-    data = _adopt(model, "_flat_data", [p.data for p in params], model.dtype, set_data)
-    grads = _adopt(model, "_flat_grad", [p.grad for p in params], model.dtype, set_grads)
+    data = _adopt(model, "_flat_data", [p.data for p in params], model.dtype,
+                  lambda views: [setattr(p, "data", v) for p, v in zip(params, views)])
+    grads = _adopt(model, "_flat_grad", [p.grad for p in params], model.dtype,
+                   lambda views: [setattr(p, "grad", v) for p, v in zip(params, views)])
     return data, grads
 
 
@@ -143,10 +136,17 @@ def _threads_for(model, rows, training):
 
 def plan_for(model, batch, training):
     """The cached Plan of model for `batch` rows per step (training or inference)."""
-    data, grads = flatten_parameters(model)
-    states = flatten_optimizer_state(model.optimizer, model.dtype) if training else []
+    params = model.parameters()
+    data = _adopt(model, "_flat_data", [p.data for p in params], model.dtype,
+                  lambda views: [setattr(p, "data", v) for p, v in zip(params, views)])
+    if training:
+        grads = _adopt(model, "_flat_grad", [p.grad for p in params], model.dtype,
+                       lambda views: [setattr(p, "grad", v) for p, v in zip(params, views)])
+        states = flatten_optimizer_state(model.optimizer, model.dtype)
+        buffers = (data.array, grads.array, *(s.array for s in states))
+    else:
+        buffers = (data.array,)
     n_threads = _threads_for(model, batch, training)
-    buffers = (data.array, grads.array, *(s.array for s in states))
     key = (training, batch, n_threads, model.loss and model.loss.name,
            id(model.optimizer) if training else None,
            tuple((id(layer), layer.activation) for layer in model.layers))
@@ -157,7 +157,7 @@ def plan_for(model, batch, training):
         if len(cache) >= _MAX_CACHED_PLANS:
             cache.clear()
         dims = [model.in_features] + [layer.out_features for layer in model.layers]
-        arrays = [s.array for s in states] + [None, None]
+        arrays = [s.array for s in states] + [None, None] if training else [None, None]
         plan = _plan.Plan(dims, [layer.activation for layer in model.layers],
                           model.loss.name if model.loss is not None else None, batch,
                           n_threads, data.array, grads.array if training else None,
