@@ -45,6 +45,10 @@ BATCH = 100
 #: Timing rounds (each times every library and mode once, in alternating order), and the
 #: time after which no new round starts (at least MIN_ROUNDS run).
 ROUNDS, MIN_ROUNDS, TIME_BUDGET = 9, 3, 0.5
+#: A measurement taken while the 1-minute load average exceeded this many runnable
+#: tasks per usable core is cached as provisional: used, but measured again by the next
+#: process that needs it, until one is taken on a calmer machine.
+BUSY_LOAD_PER_CORE = 1.5
 ONEDNN_EXTRA = "pip install 'nnkernels[onednn]' (the onednn-cpu-gomp wheel)"
 
 # How the current choice came about: "default" (OpenBLAS until measured), "environment",
@@ -241,24 +245,34 @@ def measure(n_threads=None, rounds=ROUNDS, time_budget=TIME_BUDGET):
         done = r + 1
         if done >= MIN_ROUNDS and time.perf_counter() - started > time_budget:
             break
-    seconds = {lib: {mode: sorted(runs[lib, mode])[len(runs[lib, mode]) // 2]
-                     for mode, _, _ in modes} for lib in libraries}
+    seconds = {lib: {mode: _median(runs[lib, mode]) for mode, _, _ in modes}
+               for lib in libraries}
+    # The decision compares each round's two timings, taken back to back: the median of
+    # those ratios is robust to load that changes between rounds.
+    ratios = ({mode: _median([o / b for o, b in zip(runs["onednn", mode],
+                                                     runs["openblas", mode])])
+               for mode, _, _ in modes} if "onednn" in libraries else {})
 
     def winner(step_modes):
-        best = "openblas"
-        if "onednn" in seconds:
-            ratio = 1.0
-            for mode in step_modes:
-                ratio *= seconds["onednn"][mode] / seconds["openblas"][mode]
-            ratio **= 1 / len(step_modes)  # the geometric mean over the modes
-            if ratio < 1 - MARGIN:
-                best = "onednn"
-        return best
+        if not ratios:
+            return "openblas"
+        ratio = 1.0
+        for mode in step_modes:
+            ratio *= ratios[mode]
+        ratio **= 1 / len(step_modes)  # the geometric mean over the modes
+        return "onednn" if ratio < 1 - MARGIN else "openblas"
 
     return {"gemm": winner([m for m, _, _ in modes if m != "gemv"]),
-            "gemv": winner(["gemv"]), "seconds": seconds, "threads": nt,
+            "gemv": winner(["gemv"]), "seconds": seconds, "onednn_over_openblas": ratios,
+            "threads": nt,
             "rounds": done, "elapsed": round(time.perf_counter() - started, 3),
             "load_average": _load_average()}
+
+
+def _median(values):
+    values = sorted(values)
+    n = len(values)
+    return values[n // 2] if n % 2 else (values[n // 2 - 1] + values[n // 2]) / 2
 
 
 def _load_average():
@@ -305,7 +319,10 @@ def select_at_import():
     if entry is not None and ("onednn" not in (entry["gemm"], entry["gemv"])
                               or _load_onednn() is None):
         _apply(entry["gemm"], entry["gemv"], "cache", entry.get("measurement"))
+        if entry.get("provisional"):
+            _pending = True  # measured on a busy machine: measure again at first use
         return
+    _apply("openblas", "openblas", "default")
     _pending = True
 
 
@@ -320,9 +337,11 @@ def remeasure():
     """Measure now, apply the result and write it to the cache."""
     result = measure()
     key = machine_key()
+    load = result["load_average"]
+    busy = load is not None and load > BUSY_LOAD_PER_CORE * key["cores"]
     with contextlib.suppress(OSError):  # a read-only home still gets the measured choice
         write_cache(key, {"gemm": result["gemm"], "gemv": result["gemv"],
-                          "measurement": result,
+                          "measurement": result, "provisional": busy,
                           "measured_at": time.strftime("%Y-%m-%dT%H:%M:%S%z")})
     _apply(result["gemm"], result["gemv"], "measured", result)
     return result
@@ -365,8 +384,9 @@ def describe():
         "float32_gemm": gemm,
         "float32_gemv": gemv,
         "float64": "openblas",
-        "chosen_by": "not measured yet (OpenBLAS until the first product)" if _pending
-        else _source,
+        "chosen_by": _source if not _pending
+        else "not measured yet (OpenBLAS until the first product)" if _source == "default"
+        else f"{_source} (provisional, measured on a busy machine: again at first use)",
         "override": os.environ.get(ENV) or None,
         "onednn": ({"version": _blas.onednn_version(), "path": _blas.onednn_path()}
                    if _blas.onednn_path() else _onednn_error or "not loaded"),
