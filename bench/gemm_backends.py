@@ -7,6 +7,9 @@ kernels' own GEMM entry (nnkernels/_blas.pyx, _time_products: the loops run in C
 - ``one``: one thread, each product whole (gemm_rows);
 - ``split``: one parallel region of THREADS OpenMP threads, each product split by
   columns (rows when taller than wide) with a barrier after each, as the plans do;
+- ``cpu``: the ``one`` runs timed by the thread's CPU time instead of the wall clock
+  (what the products cost when the thread has a core; on a busy machine the wall clock
+  also counts the time spent waiting for one);
 - ``library``: the library's own threads (OpenBLAS set to THREADS; oneDNN given THREADS
   OpenMP threads of the same GNU OpenMP pool), called from one thread: a product whose
   shared operand the library packs once for all its threads.
@@ -108,8 +111,17 @@ def main():
         for name, (products, _) in sets.items():
             for mode, nt in modes:
                 for lib in (libs if r % 2 == 0 else libs[::-1]):
+                    cpu0 = time.thread_time()
                     s = _blas._time_products(products, lib, nt, mode, args.repeats)
                     runs.setdefault((name, mode, lib), []).append(s / args.repeats)
+                    if mode == "one":  # the calling thread's CPU time: the work alone,
+                        # without the time it waited for a core on a busy machine
+                        runs.setdefault((name, "cpu", lib), []).append(
+                            (time.thread_time() - cpu0) / args.repeats)
+                    if mode == "library" and lib == "openblas":
+                        # OpenBLAS's idle workers spin up to ~0.1 s (bench/README.md,
+                        # "Thread pools that spin"): let them sleep before the next timing
+                        time.sleep(0.12)
     print(f"load average after: {os.getloadavg()}")
     print(f"\nmedians of {args.rounds} interleaved rounds, {args.repeats} passes each; "
           f"threads = {args.threads} for split/library\n")
@@ -117,12 +129,13 @@ def main():
           "samples/s of GEMM time (OpenBLAS / oneDNN) |")
     print("| --- | --- | ---: | ---: | ---: | ---: |")
     for name, (products, flops) in sets.items():
-        for mode, nt in modes:
+        for mode, nt in modes + [("cpu", 1)]:
             med = {lib: statistics.median(runs[name, mode, lib]) for lib in libs}
             g = {lib: flops / med[lib] / 1e9 for lib in libs}
             sps = {lib: BATCH / med[lib] for lib in libs}
             label = {"one": "1 thread", "split": f"{nt} threads, column split (plan)",
-                     "library": f"{nt} threads, library's own"}[mode]
+                     "library": f"{nt} threads, library's own",
+                     "cpu": "1 thread, by its CPU time"}[mode]
             print(f"| {name} | {label} | {g['openblas']:.1f} | {g['onednn']:.1f} | "
                   f"{g['onednn'] / g['openblas']:.2f} | {sps['openblas']:,.0f} / "
                   f"{sps['onednn']:,.0f} |")

@@ -185,17 +185,20 @@ def test_onednn_from_another_thread(use_onednn, rng):
 
 def test_measure_times_both_libraries_and_picks_one(onednn, keep_choice):
     result = _gemm_choice.measure(n_threads=2, rounds=3, time_budget=0.0)
+    # on a busy machine the split is left out after two rounds (a result, not a timing
+    # assertion: either way the rule below must hold for what was measured)
+    modes = {"one", "gemv"} | (set() if result["split_not_timed_busy"] else {"split"})
     assert set(result["seconds"]) == {"openblas", "onednn"}
     for lib in result["seconds"].values():
-        assert set(lib) == {"one", "split", "gemv"}
+        assert set(lib) == modes
         assert all(v > 0 for v in lib.values())
     assert result["gemm"] in ("openblas", "onednn") and result["gemv"] in ("openblas", "onednn")
     assert result["rounds"] == 3
     # the rule: oneDNN only when the geometric mean over the modes of the median
     # round-by-round time ratios beats the margin
     r = result["onednn_over_openblas"]
-    assert set(r) == {"one", "split", "gemv"} and all(v > 0 for v in r.values())
-    ratio = np.sqrt(r["one"] * r["split"])
+    assert set(r) == modes and all(v > 0 for v in r.values())
+    ratio = np.sqrt(r["one"] * r["split"]) if "split" in r else r["one"]
     assert result["gemm"] == ("onednn" if ratio < 1 - _gemm_choice.MARGIN else "openblas")
     assert result["gemv"] == ("onednn" if r["gemv"] < 1 - _gemm_choice.MARGIN else "openblas")
 
@@ -203,6 +206,7 @@ def test_measure_times_both_libraries_and_picks_one(onednn, keep_choice):
 def test_first_use_measures_and_writes_the_cache_atomically(onednn, cache_home, keep_choice,
                                                             quick_measure, monkeypatch):
     monkeypatch.setattr(_gemm_choice, "_load_average", lambda: 0.1)  # a calm machine
+    monkeypatch.setattr(_gemm_choice, "SPLIT_BUSY_FACTOR", float("inf"))
     replaced = []
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (replaced.append((src, dst)),
@@ -234,6 +238,8 @@ def test_a_measurement_under_heavy_load_is_provisional(onednn, cache_home, keep_
     monkeypatch.setattr(_gemm_choice, "_load_average", lambda: load)
     _gemm_choice.remeasure()
     entry = _gemm_choice.read_cache(_gemm_choice.machine_key())
+    if entry["measurement"]["split_not_timed_busy"]:
+        provisional = True  # this machine is busy right now: provisional whatever the load
     assert entry["provisional"] is provisional
     assert entry["measurement"]["load_average"] == load
     _gemm_choice.select_at_import()
