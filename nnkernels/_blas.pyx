@@ -22,7 +22,7 @@ before the libraries loaded. A shared BLAS (SciPy's) keeps its own threads.
 float32 products may go to oneDNN's row-major dnnl_sgemm instead (use_onednn, then
 set_float_backend): python/nnkernels/_gemm_choice.py times both libraries on the
 models' shapes and picks the faster, separately for products with one row or column
-(gemv on OpenBLAS) and for the rest. float64 always stays on OpenBLAS (oneDNN has no
+(OpenBLAS's gemv, or oneDNN's sgemm) and for the rest. float64 always stays on OpenBLAS (oneDNN has no
 dgemm). oneDNN's GNU OpenMP build is the same OpenMP runtime as the kernels: each call
 is held to the calling thread (its nthreads ICV set to 1 around the call), so it never
 starts threads of its own, inside a parallel region or outside one.

@@ -105,19 +105,19 @@ def _load_onednn():
 def _cpu():
     """(model name, flags) of this CPU; from /proc/cpuinfo where there is one."""
     import platform
-    model, flags = platform.processor() or platform.machine(), ""
+    model, flags = None, ""
     with contextlib.suppress(OSError):
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as f:
             for line in f:
                 name, _, value = line.partition(":")
                 name = name.strip()
-                if name == "model name" and model == (platform.processor() or platform.machine()):
+                if name == "model name" and model is None:
                     model = value.strip()
                 elif name in ("flags", "Features") and not flags:
                     flags = " ".join(sorted(value.split()))
                 if not line.strip() and flags:
                     break  # the first processor's block is enough
-    return model, flags
+    return model or platform.processor() or platform.machine(), flags
 
 
 def _usable_cores():
