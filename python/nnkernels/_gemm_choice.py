@@ -384,7 +384,7 @@ def gemm_backend(name=None):
     Parameters
     ----------
     name : {None, "openblas", "onednn", "auto"}
-        None: measure first if nothing is chosen yet (about 0.1-0.5 s, once per machine:
+        None: measure first if nothing is chosen yet (about 0.1-1 s, once per machine:
         the result is cached), then report. "openblas" or "onednn": use that library
         for every float32 product in this process. "auto": measure again now, use the
         faster and rewrite this machine's cache entry. float64 products always use
