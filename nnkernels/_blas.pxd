@@ -1,5 +1,7 @@
 """Row-major GEMM over the BLAS chosen at import (the scipy-openblas32 wheel's OpenBLAS,
-else SciPy's), no GIL."""
+else SciPy's), no GIL; float32 products may go to oneDNN's sgemm instead, where it
+measured faster on this machine (python/nnkernels/_gemm_choice.py), held to the calling
+thread like the pinned OpenBLAS."""
 from cython cimport floating
 
 # The 32-bit-integer (LP64) BLAS interface; SciPy is moving towards 64-bit integers:
@@ -15,8 +17,8 @@ cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
                     Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil
 
 # The pointer form split across n_threads of the caller's OpenMP threads when the BLAS
-# is pinned to one thread and the product is large enough; else gemm_rows. Not to be
-# called inside a parallel region.
+# is pinned to one thread (or float32 goes to oneDNN) and the product is large enough;
+# else gemm_rows. Not to be called inside a parallel region.
 cdef void gemm_threads(bint trans_a, bint trans_b, floating alpha,
                        const floating* a, Py_ssize_t s_a,
                        const floating* b, Py_ssize_t s_b,

@@ -18,13 +18,22 @@ threads, not two that spin against each other between calls (OpenBLAS issue 3187
 scikit-learn issue 17334): without that, a layer-by-layer training step on 2 cores took
 10-29 ms instead of 0.6 ms unless OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT were set
 before the libraries loaded. A shared BLAS (SciPy's) keeps its own threads.
+
+float32 products may go to oneDNN's row-major dnnl_sgemm instead (use_onednn, then
+set_float_backend): python/nnkernels/_gemm_choice.py times both libraries on the
+models' shapes and picks the faster, separately for products with one row or column
+(OpenBLAS's gemv, or oneDNN's sgemm) and for the rest. float64 always stays on OpenBLAS (oneDNN has no
+dgemm). oneDNN's GNU OpenMP build is the same OpenMP runtime as the kernels: each call
+is held to the calling thread (its nthreads ICV set to 1 around the call), so it never
+starts threads of its own, inside a parallel region or outside one.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, threadid
 cimport openmp
 from libc.stdlib cimport calloc, free
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
-from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlopen, dlsym
+from libc.stdint cimport int64_t
+from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlerror, dlopen, dlsym
 
 from nnkernels._common cimport row_stride
 
@@ -42,6 +51,21 @@ ctypedef void (*dgemv_t)(char*, int*, int*, double*, double*, int*, double*, int
 ctypedef void (*set_threads_t)(int) noexcept nogil
 ctypedef int (*get_threads_t)() noexcept nogil
 
+# oneDNN: C(M, N) = alpha op(A) op(B) + beta C, row-major, lda..ldc the row strides;
+# returns a dnnl_status_t (0: success). Declared here: the wheel ships no header.
+ctypedef int (*dnnl_sgemm_t)(char, char, int64_t, int64_t, int64_t, float, const float*,
+                             int64_t, const float*, int64_t, float, float*,
+                             int64_t) noexcept nogil
+cdef struct dnnl_version_t:
+    int major
+    int minor
+    int patch
+    const char* hash
+    unsigned cpu_runtime
+    unsigned gpu_runtime
+ctypedef const dnnl_version_t* (*dnnl_version_fn)() noexcept nogil
+ctypedef const char* (*get_config_t)() noexcept nogil
+
 cdef sgemm_t sgemm = NULL
 cdef dgemm_t dgemm = NULL
 cdef sgemv_t sgemv = NULL
@@ -50,6 +74,19 @@ cdef set_threads_t _set_threads = NULL   # NULL: the library's threads are not o
 cdef get_threads_t _get_threads = NULL
 cdef int _pinned = 0  # 1: the library is ours alone, on one thread; gemm_threads splits
 _library_path = None  # None: SciPy's cython_blas (or nothing yet)
+cdef get_config_t _openblas_config = NULL
+
+cdef enum:
+    OPENBLAS = 0  # whichever of use_openblas / use_cython_blas is set
+    ONEDNN = 1
+cdef dnnl_sgemm_t _dnnl_sgemm = NULL
+# Which library float32 products go to: _float_gemm for products with at least two rows
+# and two columns, _float_gemv for one row or one column (single-sample inference).
+cdef int _float_gemm = OPENBLAS
+cdef int _float_gemv = OPENBLAS
+_onednn_path = None
+_onednn_version = None
+_BACKENDS = ("openblas", "onednn")
 
 # Below this many floating-point operations per thread, gemm_threads runs a product on
 # the calling thread: waking a parallel region costs 15-50 us.
@@ -80,6 +117,8 @@ def use_openblas(path, private=False):
     sgemm, dgemm = <sgemm_t>found[0], <dgemm_t>found[1]
     sgemv, dgemv = <sgemv_t>found[2], <dgemv_t>found[3]
     _set_threads, _get_threads = <set_threads_t>found[4], <get_threads_t>found[5]
+    global _openblas_config
+    _openblas_config = <get_config_t>dlsym(handle, b"scipy_openblas_get_config")
     _library_path = path
     _pinned = bool(private)
     if _pinned:
@@ -92,6 +131,8 @@ def use_cython_blas():
     """Route every product through SciPy's cython_blas table (whatever BLAS SciPy was
     built with; its threads are then not ours to set)."""
     global sgemm, dgemm, sgemv, dgemv, _set_threads, _get_threads, _library_path, _pinned
+    global _openblas_config
+    _openblas_config = NULL
     from scipy.linalg import cython_blas
     capi = cython_blas.__pyx_capi__
     cdef void* found[4]
@@ -104,6 +145,80 @@ def use_cython_blas():
     _get_threads = NULL
     _library_path = None
     _pinned = 0
+
+
+def openblas_config():
+    """OpenBLAS's build string ("OpenBLAS 0.3.34 DYNAMIC_ARCH ... Zen MAX_THREADS=64"),
+    or None for SciPy's cython_blas."""
+    if _openblas_config == NULL:
+        return None
+    return (<bytes>_openblas_config()).decode("ascii", "replace")
+
+
+def use_onednn(path):
+    """Make oneDNN's ``dnnl_sgemm`` in the shared library at `path` available for
+    float32 products (set_float_backend chooses it). Returns None on success, else a
+    sentence saying why the library cannot be used; nothing is changed then.
+
+    Only a oneDNN on the GNU OpenMP or sequential runtime is taken: with OpenMP it is
+    the kernels' own runtime, so it can be held to the calling thread. A TBB build
+    would start a pool of its own beside the kernels' threads.
+    """
+    global _dnnl_sgemm, _onednn_path, _onednn_version
+    cdef void* handle = dlopen(path.encode(), RTLD_NOW | RTLD_LOCAL)
+    if handle == NULL:
+        error = dlerror_text()
+        return f"cannot load {path}: {error}"
+    cdef void* gemm_fn = dlsym(handle, b"dnnl_sgemm")
+    cdef void* version_fn = dlsym(handle, b"dnnl_version")
+    if gemm_fn == NULL or version_fn == NULL:
+        return f"{path} has no dnnl_sgemm or dnnl_version: not a oneDNN library"
+    cdef const dnnl_version_t* v = (<dnnl_version_fn>version_fn)()
+    # dnnl_runtime_seq = 1, dnnl_runtime_omp = 2 (dnnl_types.h); TBB 4, threadpool 8
+    if v.cpu_runtime not in (1, 2):
+        return (f"{path} is oneDNN {v.major}.{v.minor}.{v.patch} on CPU runtime "
+                f"{v.cpu_runtime}, not OpenMP (2) or sequential (1): its threads would "
+                "not be the kernels' threads")
+    _onednn_version = f"{v.major}.{v.minor}.{v.patch}"
+    _dnnl_sgemm = <dnnl_sgemm_t>gemm_fn
+    _onednn_path = path
+    return None
+
+
+cdef str dlerror_text():
+    cdef const char* e = dlerror()
+    return (<bytes>e).decode("utf-8", "replace") if e != NULL else "unknown error"
+
+
+def onednn_path():
+    """The oneDNN library loaded by use_onednn, or None."""
+    return _onednn_path
+
+
+def onednn_version():
+    """oneDNN's version as "major.minor.patch", or None if not loaded."""
+    return _onednn_version
+
+
+def set_float_backend(gemm, gemv):
+    """Send float32 products to "openblas" or "onednn": `gemm` for products with at
+    least two rows and two columns, `gemv` for those with one row or one column."""
+    global _float_gemm, _float_gemv
+    cdef int g = _backend_code(gemm, "gemm"), v = _backend_code(gemv, "gemv")
+    _float_gemm, _float_gemv = g, v
+
+
+def float_backend():
+    """(gemm, gemv): the libraries float32 products go to now."""
+    return _BACKENDS[_float_gemm], _BACKENDS[_float_gemv]
+
+
+cdef int _backend_code(name, what) except -1:
+    if name not in _BACKENDS:
+        raise ValueError(f"{what} backend must be one of {_BACKENDS}; got {name!r}")
+    if name == "onednn" and _dnnl_sgemm == NULL:
+        raise RuntimeError(f"{what} backend 'onednn': oneDNN is not loaded (use_onednn)")
+    return _BACKENDS.index(name)
 
 
 def library_path():
@@ -200,9 +315,17 @@ cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
     cdef blas_int ldb = _leading_dim(n if trans_b else k, k if trans_b else n, s_b)
     cdef blas_int ldc = _leading_dim(m, n, s_c)
     if m == 1 or n == 1:
+        if floating is float:
+            if _float_gemv == ONEDNN and _onednn_sgemm(trans_a, trans_b, alpha, a, lda, b,
+                                                       ldb, beta, c, ldc, m, n, k):
+                return
         _gemv(trans_a, trans_b, alpha, a, lda, s_a, b, ldb, s_b, beta, c, s_c,
               <blas_int>m, <blas_int>n, <blas_int>k)
         return
+    if floating is float:
+        if _float_gemm == ONEDNN and _onednn_sgemm(trans_a, trans_b, alpha, a, lda, b, ldb,
+                                                   beta, c, ldc, m, n, k):
+            return
     cdef blas_int bm = <blas_int>m, bn = <blas_int>n, bk = <blas_int>k
     cdef char blas_ta = b'T' if trans_b else b'N'
     cdef char blas_tb = b'T' if trans_a else b'N'
@@ -214,6 +337,28 @@ cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
     else:
         dgemm(&blas_ta, &blas_tb, &bn, &bm, &bk, &alpha, <double*>b, &ldb,
               <double*>a, &lda, &beta, c, &ldc)
+
+
+cdef bint _onednn_sgemm(bint trans_a, bint trans_b, float alpha, const float* a,
+                        blas_int lda, const float* b, blas_int ldb, float beta, float* c,
+                        blas_int ldc, Py_ssize_t m, Py_ssize_t n,
+                        Py_ssize_t k) noexcept nogil:
+    # Row-major already: no operand swap. oneDNN's OpenMP build runs a product on
+    # omp_get_max_threads() threads of the process's one GNU OpenMP runtime (the
+    # kernels' own), or on the calling thread inside an active parallel region. Setting
+    # the calling thread's nthreads ICV to 1 for the call keeps it on the calling thread
+    # everywhere, as a pinned OpenBLAS is: gemm_threads and the plans split products
+    # across the kernels' threads themselves. The ICV is per thread (a few ns to set).
+    # False: oneDNN refused the arguments (a dnnl_status_t other than success); the
+    # caller then computes the product with OpenBLAS.
+    cdef int saved = openmp.omp_get_max_threads()
+    if saved != 1:
+        openmp.omp_set_num_threads(1)
+    cdef int status = _dnnl_sgemm(b'T' if trans_a else b'N', b'T' if trans_b else b'N',
+                                  m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
+    if saved != 1:
+        openmp.omp_set_num_threads(saved)
+    return status == 0
 
 
 cdef inline blas_int _step(blas_int length, Py_ssize_t stride) noexcept nogil:
@@ -282,7 +427,9 @@ cdef void gemm_threads(bint trans_a, bint trans_b, floating alpha,
                        Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
                        int n_threads) noexcept nogil:
     cdef int nt = n_threads
-    if not _pinned or 2.0 * m * n * k < SPLIT_MIN_FLOPS_PER_THREAD * nt:
+    # oneDNN is held to the calling thread like a pinned OpenBLAS (_onednn_sgemm).
+    cdef bint one_thread_library = _pinned or (floating is float and _float_gemm == ONEDNN)
+    if not one_thread_library or 2.0 * m * n * k < SPLIT_MIN_FLOPS_PER_THREAD * nt:
         nt = 1
     if nt <= 1:
         gemm_rows(trans_a, trans_b, alpha, a, s_a, b, s_b, beta, c, s_c, m, n, k)
@@ -322,3 +469,176 @@ def _blas_threads_set(int n):
 def _sgemm_primed():
     """Whether the calling thread's sgemm is primed for the current BLAS thread count."""
     return _primed()
+
+
+# ---- Timing the libraries on a list of products (python/nnkernels/_gemm_choice.py and
+# bench/gemm_backends.py): the loops run here, without the GIL, so that what is timed is
+# the library and not the interpreter.
+
+cdef extern from *:
+    """
+    /* An orphaned barrier: every thread of the enclosing parallel region waits here. */
+    static void nk_timing_barrier(void) {
+    #ifdef _OPENMP
+    #pragma omp barrier
+    #endif
+    }
+    """
+    void nk_timing_barrier() noexcept nogil
+
+cdef struct _product:
+    bint trans_a, trans_b
+    const float* a
+    Py_ssize_t s_a
+    const float* b
+    Py_ssize_t s_b
+    float* c
+    Py_ssize_t s_c
+    Py_ssize_t m, n, k
+
+
+def _time_products(products, backend, int n_threads, mode, int repeats):
+    """Seconds taken by `repeats` passes over `products`, float32, through `backend`
+    ("openblas" or "onednn"), then restores the backends as they were.
+
+    products : list of (trans_a, trans_b, a, b, c), C-contiguous float32 arrays with
+        c (m, n) = op(a) @ op(b).
+    mode : "one"    each product on the calling thread (gemm_rows);
+           "split"  one parallel region of n_threads threads, each product split by
+                    columns (rows when taller than wide) as gemm_threads and the plans
+                    split it, a barrier after each product;
+           "library" the library's own threads (OpenBLAS set to n_threads, oneDNN
+                    given n_threads OpenMP threads), from the calling thread.
+    """
+    import time
+    global _float_gemm, _float_gemv
+    cdef Py_ssize_t count = len(products), i, r
+    cdef _product* ps = <_product*>calloc(max(count, 1), sizeof(_product))
+    if ps == NULL:
+        raise MemoryError()
+    cdef float[:, ::1] a, b
+    cdef float[:, ::1] c
+    for i, (ta, tb, a_arr, b_arr, c_arr) in enumerate(products):
+        a, b, c = a_arr, b_arr, c_arr
+        ps[i].trans_a, ps[i].trans_b = ta, tb
+        ps[i].a, ps[i].s_a = &a[0, 0], a.shape[1]
+        ps[i].b, ps[i].s_b = &b[0, 0], b.shape[1]
+        ps[i].c, ps[i].s_c = &c[0, 0], c.shape[1]
+        ps[i].m, ps[i].n = c.shape[0], c.shape[1]
+        ps[i].k = a.shape[0] if ta else a.shape[1]
+    saved = (_float_gemm, _float_gemv)
+    code = _backend_code(backend, "timing")
+    if mode not in ("one", "split", "library"):
+        free(ps)
+        raise ValueError(f"mode must be 'one', 'split' or 'library'; got {mode!r}")
+    cdef int m_code = ("one", "split", "library").index(mode)
+    cdef int threads_before = blas_get_threads()
+    _float_gemm = _float_gemv = code
+    try:
+        start = time.perf_counter()
+        with nogil:
+            if m_code == 0:
+                for r in range(repeats):
+                    for i in range(count):
+                        _run(&ps[i], 0, 1)
+            elif m_code == 1:
+                with parallel(num_threads=n_threads):
+                    _run_split(ps, count, repeats)
+            else:
+                _run_library(ps, count, repeats, code, n_threads)
+        elapsed = time.perf_counter() - start
+    finally:
+        _float_gemm, _float_gemv = saved
+        if threads_before > 0:
+            blas_set_threads(threads_before)
+        free(ps)
+    return elapsed
+
+
+cdef inline void _run(_product* p, int t, int nt) noexcept nogil:
+    _gemm_block(t, nt, p.trans_a, p.trans_b, <float>1, p.a, p.s_a, p.b, p.s_b, <float>0,
+                p.c, p.s_c, p.m, p.n, p.k)
+
+
+cdef void _run_split(_product* ps, Py_ssize_t count, int repeats) noexcept nogil:
+    cdef int t = threadid(), nt = openmp.omp_get_num_threads(), r
+    cdef Py_ssize_t i
+    for r in range(repeats):
+        for i in range(count):
+            _run(&ps[i], t, nt)
+            nk_timing_barrier()
+
+
+cdef void _run_library(_product* ps, Py_ssize_t count, int repeats, int code,
+                       int n_threads) noexcept nogil:
+    cdef int r, saved = openmp.omp_get_max_threads()
+    cdef Py_ssize_t i
+    cdef _product* p
+    cdef blas_int m, n, k, lda, ldb, ldc
+    cdef float one = 1, zero = 0
+    cdef char ta, tb
+    if code == OPENBLAS:
+        blas_set_threads(n_threads)
+    else:
+        openmp.omp_set_num_threads(n_threads)
+    for r in range(repeats):
+        for i in range(count):
+            p = &ps[i]
+            m, n, k = <blas_int>p.m, <blas_int>p.n, <blas_int>p.k
+            lda, ldb, ldc = <blas_int>p.s_a, <blas_int>p.s_b, <blas_int>p.s_c
+            if code == OPENBLAS:
+                ta = b'T' if p.trans_b else b'N'
+                tb = b'T' if p.trans_a else b'N'
+                sgemm(&ta, &tb, &n, &m, &k, &one, <float*>p.b, &ldb, <float*>p.a, &lda,
+                      &zero, p.c, &ldc)
+            else:
+                _dnnl_sgemm(b'T' if p.trans_a else b'N', b'T' if p.trans_b else b'N',
+                            m, n, k, one, p.a, lda, p.b, ldb, zero, p.c, ldc)
+    openmp.omp_set_num_threads(saved)
+
+
+def _gemm_view(bint trans_a, bint trans_b, double alpha, a, b, double beta, c,
+               int n_threads=1):
+    """gemm_rows on NumPy views whose rows may be strided (any row stride, elements
+    contiguous), as the plans pass blocks of larger buffers; with n_threads > 1, inside
+    one parallel region, each thread on its block of columns (rows when c is taller than
+    wide), as the plans split a product. For tests. c (m, n) = alpha op(a) op(b) + beta c.
+    """
+    import numpy as np
+    arrays = [np.asarray(x) for x in (a, b, c)]
+    dt = arrays[2].dtype
+    for name, x in zip("abc", arrays):
+        if x.ndim != 2 or x.dtype != dt or dt not in (np.float32, np.float64):
+            raise ValueError(f"_gemm_view: {name} must be a 2-D float32/float64 array of "
+                             f"c's dtype; got {x.dtype} with shape {x.shape}")
+        if x.size and (x.shape[1] > 1 and x.strides[1] != x.itemsize or x.strides[0] < 0):
+            raise ValueError(f"_gemm_view: {name} needs contiguous elements in each row")
+    if not arrays[2].flags.writeable:
+        raise ValueError("_gemm_view: c must be writeable")
+    cdef Py_ssize_t m = arrays[2].shape[0], n = arrays[2].shape[1]
+    cdef Py_ssize_t k = arrays[0].shape[0] if trans_a else arrays[0].shape[1]
+    cdef Py_ssize_t s[3]
+    cdef size_t p[3]
+    for i, x in enumerate(arrays):
+        s[i] = x.strides[0] // x.itemsize
+        p[i] = x.ctypes.data
+    cdef bint single = dt == np.float32
+    with nogil:
+        if n_threads <= 1:
+            if single:
+                gemm_rows(trans_a, trans_b, <float>alpha, <const float*>p[0], s[0],
+                          <const float*>p[1], s[1], <float>beta, <float*>p[2], s[2], m, n, k)
+            else:
+                gemm_rows(trans_a, trans_b, alpha, <const double*>p[0], s[0],
+                          <const double*>p[1], s[1], beta, <double*>p[2], s[2], m, n, k)
+        else:
+            with parallel(num_threads=n_threads):
+                if single:
+                    _gemm_block(threadid(), openmp.omp_get_num_threads(), trans_a, trans_b,
+                                <float>alpha, <const float*>p[0], s[0], <const float*>p[1],
+                                s[1], <float>beta, <float*>p[2], s[2], m, n, k)
+                else:
+                    _gemm_block(threadid(), openmp.omp_get_num_threads(), trans_a, trans_b,
+                                alpha, <const double*>p[0], s[0], <const double*>p[1], s[1],
+                                beta, <double*>p[2], s[2], m, n, k)
+    return c

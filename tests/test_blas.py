@@ -115,8 +115,19 @@ def test_single_row_vector_with_any_row_stride(rng, dtype):
                                base[:1].astype(np.float64) @ wt.T, **tolerance(dtype))
 
 
+@pytest.fixture
+def openblas_float32():
+    """float32 products on OpenBLAS for the test, whatever the measured choice is
+    (the priming is OpenBLAS's; oneDNN's products are tested in test_gemm_choice.py)."""
+    saved = _blas.float_backend()
+    _blas.set_float_backend("openblas", "openblas")
+    yield
+    _blas.set_float_backend(*saved)
+
+
 @pytest.mark.parametrize("n_threads", [1, 2])
-def test_each_thread_primes_sgemm_once_before_its_first_product(rng, n_threads):
+def test_each_thread_primes_sgemm_once_before_its_first_product(rng, n_threads,
+                                                                openblas_float32):
     # The priming product (_prime_sgemm in nnkernels/_blas.pyx) is run once per thread,
     # on that thread's first float32 gemm; float64 and gemv products do not need it.
     a, b, ref = _operands(rng, 100, 784, 250, False, False, np.float32)

@@ -12,6 +12,10 @@ Single-threaded, on the MNIST models' products (2026-11-27, AMD EPYC Zen 5, Open
 kernels chosen by the library): 0.3.34 (scipy-openblas32) 181 GFLOP/s, NumPy's
 0.3.31 174, SciPy's 0.3.30 161 (bench/README.md).
 
+float32 products may go to oneDNN instead, chosen by measurement per machine
+(nnkernels/_gemm_choice.py; ``NNKERNELS_GEMM`` overrides it): select() applies a cached
+choice or the override, and measures nothing.
+
 ``NNKERNELS_BLAS`` chooses for measurements: ``openblas32`` (the wheel), ``scipy``
 (SciPy's OpenBLAS), ``cython_blas`` (SciPy's table, no thread control), or a path to
 an OpenBLAS shared library with the ``scipy_`` symbol prefix.
@@ -46,7 +50,15 @@ def _scipy_library():
 
 
 def select():
-    """Point the kernels at the BLAS chosen above; returns its path (None: cython_blas)."""
+    """Point the kernels at the BLAS chosen above, then apply the float32 GEMM choice
+    (cached or NNKERNELS_GEMM); returns the BLAS path (None: cython_blas)."""
+    path = _select_blas()
+    from nnkernels import _gemm_choice
+    _gemm_choice.select_at_import()
+    return path
+
+
+def _select_blas():
     choice = os.environ.get("NNKERNELS_BLAS", "")
     if choice == "cython_blas":
         _blas.use_cython_blas()

@@ -1,7 +1,7 @@
 """build_info(): what this installation of nnkernels is built with and runs on."""
 import platform
 
-from nnkernels import _openmp, _threads
+from nnkernels import _gemm_choice, _openmp, _threads
 
 
 def version():
@@ -23,7 +23,10 @@ def build_info():
         ``openmp_max_threads``, ``blas_num_threads``, ``blas`` (one dict per BLAS
         library loaded: its internal API, version, threading layer, file path, and
         ``used_by_kernels``: whether it is the one the kernels call, SciPy's),
-        ``python``, ``numpy``, ``scipy``.
+        ``gemm`` (the library of float32 products with several rows and of one-row
+        products, how it was chosen, oneDNN's version, the measurement behind the choice
+        and the cache file; see :func:`nnkernels.gemm_backend`), ``python``, ``numpy``,
+        ``scipy``.
     """
     import numpy
     import scipy
@@ -41,6 +44,7 @@ def build_info():
         "openmp_max_threads": _openmp.openmp_max_threads(),
         "blas_num_threads": _threads.blas_num_threads(),
         "blas": blas,
+        "gemm": _gemm_choice.describe(),
         "python": platform.python_version(),
         "numpy": numpy.__version__,
         "scipy": scipy.__version__,

@@ -6,6 +6,21 @@ import os
 import tempfile
 from pathlib import Path
 
+def user_cache_dir():
+    """nnkernels' folder in the user cache (it may not exist yet): data sets and the
+    measured GEMM choice live under it.
+
+    Returns
+    -------
+    pathlib.Path
+        ``$XDG_CACHE_HOME/nnkernels``, or ``~/.cache/nnkernels`` when ``XDG_CACHE_HOME``
+        is unset or not absolute (as the XDG base directory specification asks).
+    """
+    xdg = os.environ.get("XDG_CACHE_HOME", "")
+    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
+    return base / "nnkernels"
+
+
 #: Temporary files are named ``.<dest name>.<writer pid>.<random>.part`` beside dest.
 TEMP_SUFFIX = ".part"
 

@@ -10,6 +10,7 @@ def add_parser(sub):
 
 def run(args):
     import nnkernels
+    nnkernels.gemm_backend()  # measures the float32 GEMM choice if none is cached yet
     info = nnkernels.build_info()
     openmp = (f"yes (version {info.get('openmp_version')}, max threads "
               f"{info.get('openmp_max_threads')})" if info.get("openmp") else "no")
@@ -29,10 +30,26 @@ def run(args):
                                                       "num_threads") if lib.get(k))
         print(f"  BLAS: {lib.get('internal_api')} {lib.get('version') or ''} ({details})")
         print(f"        {lib.get('filepath')}")
+    _print_gemm(info.get("gemm") or {})
     shown = {"version", "python", "numpy", "scipy", "openmp", "openmp_version",
-             "openmp_max_threads", "num_threads", "blas_num_threads", "blas"}
+             "openmp_max_threads", "num_threads", "blas_num_threads", "blas", "gemm"}
     for key, value in info.items():
         if key not in shown:
             print(f"  {key}: {value}")
     return EXIT_OK
 
+
+
+def _print_gemm(gemm):
+    onednn = gemm.get("onednn")
+    onednn = (f"oneDNN {onednn['version']} ({onednn['path']})" if isinstance(onednn, dict)
+              else f"oneDNN: {onednn}")
+    print(f"  GEMM float32: {gemm.get('float32_gemm')} (one-row products: "
+          f"{gemm.get('float32_gemv')}), chosen by: {gemm.get('chosen_by')}"
+          + (f", NNKERNELS_GEMM={gemm['override']}" if gemm.get("override") else ""))
+    print(f"        {onednn}; float64: {gemm.get('float64')}")
+    seconds = (gemm.get("measurement") or {}).get("seconds") or {}
+    for lib, modes in sorted(seconds.items()):
+        parts = ", ".join(f"{mode} {1e3 * value:.3f} ms" for mode, value in modes.items())
+        print(f"        measured {lib}: {parts}")
+    print(f"        cache: {gemm.get('cache')}")

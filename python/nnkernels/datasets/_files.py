@@ -39,9 +39,8 @@ def cache_dir(name):
     pathlib.Path
         ``$XDG_CACHE_HOME/nnkernels/<name>`` or ``~/.cache/nnkernels/<name>``.
     """
-    xdg = os.environ.get("XDG_CACHE_HOME", "")
-    base = Path(xdg) if xdg and os.path.isabs(xdg) else Path.home() / ".cache"
-    return base / "nnkernels" / name
+    from nnkernels._io import user_cache_dir
+    return user_cache_dir() / name
 
 
 def candidate_dirs(name, path=None, *, system=True):
