@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from nnkernels import _plan, losses as _losses, optimizers as _optimizers
+from nnkernels import _gemm_choice, _plan, losses as _losses, optimizers as _optimizers
 from nnkernels._threads import get_num_threads
 from nnkernels.layers import Dense
 
@@ -136,6 +136,8 @@ def _threads_for(model, rows, training):
 
 def plan_for(model, batch, training):
     """The cached Plan of model for `batch` rows per step (training or inference)."""
+    if model.dtype == np.float32:
+        _gemm_choice.ensure()   # the GEMM library is chosen before the first product
     params = model.parameters()
     data = _adopt(model, "_flat_data", [p.data for p in params], model.dtype,
                   lambda views: [setattr(p, "data", v) for p, v in zip(params, views)])
