@@ -29,6 +29,7 @@ PRETRAINED_NAME = "mnist_classifier"
 
 def _require_extra():
     try:
+        import orjson  # noqa: F401
         import prometheus_client  # noqa: F401
         import starlette  # noqa: F401
         import uvicorn  # noqa: F401

@@ -2,11 +2,12 @@
 (JSON tensors, or Triton's binary tensor data extension) into one array of rows, and
 encoding the answer the same way the request asked for it.
 
-Only this module knows the wire format; it needs nothing but NumPy and the standard
-library, so that it can be tested (and fuzzed) without a server.
+Only this module knows the wire format; it needs NumPy and orjson (a JSON parser in
+Rust: it reads a JSON image five times faster than the standard library's json, which
+was the largest cost of a batch-1 request on the event loop), not a server, so that it
+can be tested (and fuzzed) alone.
 """
-import json
-
+import orjson
 import numpy as np
 
 __all__ = ["ProtocolError", "ModelSpec", "InferRequest", "decode_infer_request",
@@ -72,22 +73,12 @@ def _bad(message):
 
 
 def _parse_json(data, what):
+    # orjson refuses what is not JSON: NaN, Infinity, numbers beyond a double's range,
+    # text that is not UTF-8, nesting deeper than 1024
     try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as error:
-        raise _bad(f"{what} is not UTF-8 text: {error}") from None
-    try:
-        # NaN and Infinity are not JSON; json.loads would take them and the input
-        # check below would refuse them anyway, but with a vaguer message
-        return json.loads(text, parse_constant=_refuse_constant)
-    except ValueError as error:
-        raise _bad(f"{what} is not valid JSON: {error}") from None
-    except RecursionError:
-        raise _bad(f"{what} is nested too deeply") from None
-
-
-def _refuse_constant(name):
-    raise ValueError(f"{name} is not a JSON number")
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise _bad(f"{what} is not valid JSON (UTF-8): {error}") from None
 
 
 def _shape(value, where):
@@ -272,18 +263,18 @@ def encode_infer_response(spec, request, y):
     if request.binary_output:
         raw = y.tobytes()
         out["parameters"] = {"binary_data_size": len(raw)}
-        head = json.dumps(answer, separators=(",", ":")).encode()
+        head = orjson.dumps(answer)
         return head + raw, {HEADER_LENGTH: str(len(head)),
                             "content-type": "application/octet-stream"}
     if not np.isfinite(y).all():
         raise ProtocolError(500, "the model's output holds NaN or infinite values, which "
                                  "JSON cannot carry (ask for binary_data)")
-    out["data"] = y.ravel().tolist()
-    return (json.dumps(answer, separators=(",", ":"), allow_nan=False).encode(),
+    out["data"] = y.ravel()  # float32 as the shortest text that reads back the same
+    return (orjson.dumps(answer, option=orjson.OPT_SERIALIZE_NUMPY),
             {"content-type": "application/json"})
 
 
 def error_body(message):
     """The protocol's error answer, as bytes."""
-    return json.dumps({"error": message}).encode()
+    return orjson.dumps({"error": message})
 
