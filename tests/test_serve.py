@@ -419,3 +419,25 @@ def test_fuzzed_json_requests_get_200_or_400(server, name, shape, datatype, data
     answer = json.loads(content)
     assert status in (200, 400), answer
     assert ("outputs" in answer) if status == 200 else answer["error"]
+
+
+def test_a_failing_model_is_500_and_the_server_stays_up(classifier):
+    class Failing:
+        in_features, out_features, dtype = 784, 10, np.dtype(np.float32)
+        loss = classifier.loss
+
+        def predict(self, x):
+            if x.any():
+                raise FloatingPointError("the model broke")
+            return classifier.predict(x)
+
+    srv = ServerThread([ServedModel("m", Failing())])
+    try:
+        status, answer = srv.json("POST", "/v2/models/m/infer",
+                                  infer_body(np.ones((1, 784), np.float32)))
+        assert status == 500 and "FloatingPointError: the model broke" in answer["error"]
+        assert srv.json("GET", "/v2/health/ready")[0] == 200
+        assert srv.json("POST", "/v2/models/m/infer",
+                        infer_body(np.zeros((1, 784), np.float32)))[0] == 200
+    finally:
+        srv.stop()
