@@ -14,6 +14,9 @@ predict [MODEL] INPUT...
     Classify (or reconstruct) PNG or JPEG images, IDX image files, folders of them or
     ``-`` (stdin); ``--out DIR`` writes one result file per input file. Without MODEL,
     the pretrained MNIST classifier does it.
+serve [MODEL ...]
+    Serve models over HTTP (Open Inference Protocol / KServe v2), with dynamic batching
+    (the ``serve`` extra; docs/serving.md).
 export MODEL OUT.onnx
     Write a saved model as an ONNX file (evaluate and predict also take ``.onnx`` models).
 import-weights FILE --arch A --activations ACTS -o OUT
@@ -75,7 +78,7 @@ import sys
 import traceback
 import warnings
 
-from nnkernels.cli import evaluate, export, fetch, import_weights, info, predict, train
+from nnkernels.cli import evaluate, export, fetch, import_weights, info, predict, serve, train
 from nnkernels.cli._common import (DEBUG_ENV, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME,
                                    EXIT_USAGE, CLIError, Parser, UsageError, err)
 from nnkernels.models import TRAIN_DEFAULTS
@@ -84,7 +87,7 @@ __all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNTIME", "EXIT_USAG
            "TRAIN_DEFAULTS", "UsageError", "build_parser", "main"]
 
 #: the subcommands, in the order --help lists them; each module has add_parser and run
-COMMANDS = (train, evaluate, predict, export, import_weights, fetch, info)
+COMMANDS = (train, evaluate, predict, serve, export, import_weights, fetch, info)
 
 
 def build_parser():

@@ -19,7 +19,7 @@ Examples
 from ._errors import DatasetError
 from ._fetch import DEFAULT_TIMEOUT
 from ._idx import read_idx, write_idx
-from ._images import read_images
+from ._images import decode_picture, read_images
 from ._mnist import (DATASETS, FASHION_MNIST_MIRRORS, IDX_FILES, MNIST_MIRRORS, DatasetInfo,
                      fetch_idx, load_fashion_mnist, load_mnist)
 from ._csv import read_csv
@@ -27,7 +27,7 @@ from ._workshop import (WORKSHOP_FILES, WORKSHOP_URLS, Table, fetch_workshop, lo
                         load_iris, load_loan_data, parse_fico_range, parse_percent)
 
 __all__ = [
-    "read_images",
+    "decode_picture", "read_images",
     "DatasetError", "DatasetInfo", "DATASETS", "FETCHABLE", "IDX_FILES", "MNIST_MIRRORS",
     "FASHION_MNIST_MIRRORS", "WORKSHOP_FILES", "WORKSHOP_URLS", "Table",
     "fetch", "load_mnist", "load_fashion_mnist", "load_advertising", "load_loan_data",

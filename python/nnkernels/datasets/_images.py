@@ -11,7 +11,8 @@ from ._errors import DatasetError
 from ._files import read_at_most
 from ._idx import read_idx
 
-__all__ = ["SIDE", "MAX_IMAGE_SIDE", "MAX_IDX_IMAGES", "PICTURE_FORMATS", "read_images"]
+__all__ = ["SIDE", "MAX_IMAGE_SIDE", "MAX_IDX_IMAGES", "PICTURE_FORMATS", "decode_picture",
+           "read_images"]
 
 #: Images are SIDE x SIDE pixels (MNIST's 28).
 SIDE = 28
@@ -68,11 +69,12 @@ def _picture_bytes(path, max_side):
     return data
 
 
-def _picture_pixels(path, max_side):
-    """Grayscale float pixels in [0, 1] of a picture file Pillow reads."""
+def _picture_pixels(path, max_side, data=None):
+    """Grayscale float pixels in [0, 1] of a picture file Pillow reads (or of its bytes,
+    `data`, already read; errors name `path`)."""
     from PIL import Image, UnidentifiedImageError
     kind = "picture"
-    data = io.BytesIO(_picture_bytes(path, max_side))
+    data = io.BytesIO(_picture_bytes(path, max_side) if data is None else data)
     try:
         with Image.open(data, formats=PICTURE_FORMATS) as img:
             kind = f"{img.format} picture"
@@ -166,8 +168,41 @@ def read_images(path, *, max_side=MAX_IMAGE_SIDE, max_images=MAX_IDX_IMAGES):
             a = img.astype(np.float32) / np.float32(255.0)
             out.append((i, _to_28x28(a).reshape(-1), False))
         return out
-    a = _picture_pixels(path, max_side)
+    return [(None, *_digit(_picture_pixels(path, max_side)))]
+
+
+def _digit(a):
+    """(pixels (784,) float32, inverted) of a picture's grayscale pixels in [0, 1]."""
     inverted = bool(a.mean() > 0.5)
     if inverted:
         a = 1.0 - a
-    return [(None, _to_28x28(a.astype(np.float32)).reshape(-1), inverted)]
+    return _to_28x28(a.astype(np.float32)).reshape(-1), inverted
+
+
+def decode_picture(data, name="picture", *, max_side=MAX_IMAGE_SIDE):
+    """The digit in a picture given as bytes (an upload, say), read as
+    :func:`read_images` reads a picture file (the same formats, limits and inversion).
+
+    Parameters
+    ----------
+    data : bytes
+    name : str
+        What error messages call the picture.
+    max_side : int, default :data:`MAX_IMAGE_SIDE` (4096)
+
+    Returns
+    -------
+    (pixels, inverted): pixels of shape (784,) float32 in [0, 1]; whether the picture
+    was inverted.
+
+    Raises
+    ------
+    DatasetError
+        Naming `name`: more bytes than such a picture can need, not a picture of a
+        supported format, empty, over the size limit, or corrupt.
+    """
+    limit = 8 * max_side * max_side + 2**20
+    if len(data) > limit:
+        raise DatasetError(f"{name}: {len(data)} bytes, more than a picture of at most "
+                           f"{max_side} pixels a side can need ({limit})")
+    return _digit(_picture_pixels(name, max_side, bytes(data)))
