@@ -212,10 +212,6 @@ def _run_suite(python, out_json, args, workdir):
     if proc.returncode not in (0, 1) or not out_json.exists():
         raise CannotRun(f"the suite did not run under {python} (pytest exit "
                         f"{proc.returncode}):\n{(proc.stdout + proc.stderr)[-3000:]}")
-    skipped = {}
-    for line in proc.stdout.splitlines():   # -rs: "SKIPPED [1] path:line: reason"
-        if line.startswith("SKIPPED"):
-            skipped[line] = line
     failed = [line for line in proc.stdout.splitlines() if line.startswith(("FAILED", "ERROR"))]
     data = json.loads(out_json.read_text())
     return data, failed, proc.stdout
@@ -238,6 +234,28 @@ def _stats(base, new):
     sd = math.sqrt(sum((v - mean) ** 2 for v in logs) / (n - 1))
     half = _t975(n - 1) * sd / math.sqrt(n)
     return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
+
+
+def judge(base, new, threshold):
+    """(ratio, CI low, CI high, verdict) of one benchmark's per-pair times.
+
+    verdict: "SLOWER" when even the low end of the 95 % interval of NEW/BASE is above
+    1 + threshold; "faster" when the high end is below 1 / (1 + threshold); "noisy"
+    when a slowdown beyond the threshold can be neither shown nor ruled out; "" else.
+    """
+    if len(base) != len(new) or len(base) < 2:
+        raise ValueError(f"judge: need two or more pairs; got {len(base)} and {len(new)}")
+    if min(base) <= 0 or min(new) <= 0:
+        raise ValueError("judge: times must be positive")
+    limit = 1 + threshold
+    ratio, low, high = _stats(base, new)
+    if low > limit:
+        return ratio, low, high, "SLOWER"
+    if high < 1 / limit:
+        return ratio, low, high, "faster"
+    if high > limit and ratio > 1:
+        return ratio, low, high, "noisy"
+    return ratio, low, high, ""
 
 
 def _fmt_time(seconds):
@@ -335,7 +353,7 @@ def _compare(args):
                 if failed:
                     raise CannotRun(f"the suite failed on {name} ({sides[name]['what']}):\n"
                                     + "\n".join(failed) + "\n" + stdout[-3000:])
-                for line in stdout.splitlines():
+                for line in stdout.splitlines():  # -rs: "SKIPPED [1] path:line: reason"
                     if line.startswith("SKIPPED"):
                         skipped[name].add(line.split("] ", 1)[-1])
                 runs[name].append({b["name"]: b for b in data["benchmarks"]})
@@ -345,21 +363,15 @@ def _compare(args):
     names_base = set(runs["BASE"][0])
     names_new = set(runs["NEW"][0])
     rows, regressions, noisy = [], [], []
-    limit = 1 + args.threshold
     for name in sorted(names_base & names_new, key=_order):
         base = [r[name]["stats"]["min"] for r in runs["BASE"] if name in r]
         new = [r[name]["stats"]["min"] for r in runs["NEW"] if name in r]
         if len(base) != args.pairs or len(new) != args.pairs:
             raise CannotRun(f"{name} was not measured in every process")
-        ratio, low, high = _stats(base, new)
-        verdict = ""
-        if low > limit:
-            verdict = "SLOWER"
+        ratio, low, high, verdict = judge(base, new, args.threshold)
+        if verdict == "SLOWER":
             regressions.append(name)
-        elif high < 1 / limit:
-            verdict = "faster"
-        elif high > limit and ratio > 1:
-            verdict = "noisy"   # cannot rule out a slowdown beyond the threshold
+        elif verdict == "noisy":
             noisy.append(name)
         rows.append((name, _median(base), _median(new), ratio, low, high, verdict))
 
