@@ -127,6 +127,8 @@ SKIP_GROUPS = [
     ("pandas|cython|hypothesis", "test extras", 'pip install "nnkernels[test]"'),
     ("network test", "network", "NNKERNELS_TEST_NETWORK=1 python -m pytest -m network"),
     ("editable install", "non-editable install", "pip install . (not -e)"),
+    ("SCIPY_ARRAY_API", "scikit-learn's array API checks",
+     "SCIPY_ARRAY_API=1 python -m pytest (scikit-learn's array API support)"),
 ]
 
 
@@ -150,10 +152,11 @@ def pytest_terminal_summary(terminalreporter):
             if re.search(pattern, reason, re.IGNORECASE):
                 break
         else:
-            name, command = reason, None
-        entry = groups.setdefault(name, [0, reason, command])
+            name, command = None, None
+        entry = groups.setdefault(name or reason, [0, name, reason, command])
         entry[0] += 1
     terminalreporter.section("skipped groups: what enables them")
-    for name, (count, reason, command) in sorted(groups.items(), key=lambda g: -g[1][0]):
-        enable = f"enable: {command}" if command else "cannot be enabled here"
-        terminalreporter.write_line(f"{count:5d} skipped  {name}: {reason}  ->  {enable}")
+    for count, name, reason, command in sorted(groups.values(), key=lambda g: -g[0]):
+        what = f"{name}: {reason}" if name else reason
+        enable = f"enable: {command}" if command else "no command enables it here"
+        terminalreporter.write_line(f"{count:5d} skipped  {what}  ->  {enable}")
