@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from hypothesis import example, given, strategies as st
 
-from nnkernels import kernels
+from nnkernels import Dense, kernels
 from conftest import central_difference, tolerance
 
 
@@ -88,7 +88,14 @@ def test_backward_against_finite_differences(act, shape):
 
     y = forward(x, bias)
     if act == "identity":
-        dx, dbias = w, kernels.bias_backward(w)
+        # Through the kernels the identity's backward takes in a layer: a Dense layer
+        # with an identity weight computes act(x @ I + bias) = x + bias, and its backward
+        # gives dx = dy @ I^T (gemm) and dbias (bias_backward).
+        layer = Dense(shape[1], shape[1], activation=None, dtype=np.float64)
+        layer.weight.data[...] = np.eye(shape[1])
+        layer.bias.data[...] = bias
+        np.testing.assert_array_equal(layer.forward(x), y)
+        dx, dbias = layer.backward(w).copy(), layer.bias.grad
     else:
         dx, dbias = BACKWARD[act][0](w, y)
     np.testing.assert_allclose(dx, central_difference(loss, x), rtol=1e-6, atol=1e-8)

@@ -5,7 +5,6 @@ header would fail with MemoryError instead of DatasetError."""
 import gzip
 import io
 import struct
-import time
 import zipfile
 import zlib
 
@@ -69,10 +68,10 @@ def test_gzip_bomb_stops_at_the_declared_size(tmp_path):
     path = tmp_path / "bomb.gz"
     path.write_bytes(b"".join(parts))
     assert path.stat().st_size < 2**20
-    start = time.perf_counter()
+    # The outcome, not a timing: under the memory cap (far below 256 MiB), the reader
+    # stops at the declared size and names it.
     with memory_cap(SMALL), pytest.raises(DatasetError) as info:
         read_idx(path)
-    assert time.perf_counter() - start < 2
     assert "overlong IDX file" in str(info.value) and "more than 36 bytes" in str(info.value)
 
 

@@ -157,10 +157,25 @@ def test_logistic_probabilities_equal_scikit_learn(loans, lbfgs):
     assert lbfgs.coef_.shape == (1, 1) and lbfgs.intercept_.shape == (1,)
 
 
+def _boundary_margin(model, X_test):
+    """Distance from the decision boundary (the score where the probability is 0.5) to
+    the nearest test score: how far the fit would have to move to change the accuracy."""
+    boundary = -model.intercept_[0] / model.coef_[0, 0]
+    return np.min(np.abs(np.unique(X_test) - boundary))
+
+
 @needs_data
 def test_logistic_test_accuracy(loans, lbfgs):
-    """The maximum-likelihood model: 416 of the 500 test loans (0.832)."""
+    """The maximum-likelihood model: 416 of the 500 test loans (0.832).
+
+    Measured spread (random_state 0-5, and the workshop solver's seeds likewise): none;
+    the optimum does not depend on the start. The test scores are discrete (FICO steps
+    of 5 over the scaled range), and the boundary lies 0.010 (scaled) from the nearest
+    one; the accuracy can change only if the fit moves that far, 2.7 % of the boundary,
+    far beyond rounding or BLAS differences (the coefficients agree with scikit-learn
+    to 1e-4 above). So the figure itself is the threshold, with its margin asserted."""
     assert lbfgs.score(*loans[1]) >= 0.832
+    assert _boundary_margin(lbfgs, loans[1][0]) > 0.005
 
 
 @needs_data
@@ -175,6 +190,8 @@ def test_logistic_workshop_solver_reproduces_the_workshop(loans):
         assert model.intercept_[0] == pytest.approx(-4.89, abs=0.005)
         assert model.n_iter_ == 1000
         assert model.score(X_test, y_test) >= 0.834
+        # spread over seeds 0-5: none; the boundary lies 0.016 from the nearest test score
+        assert _boundary_margin(model, X_test) > 0.008
 
 
 @needs_data

@@ -36,7 +36,14 @@ def _train(model_name, tmp_path, *extra):
 
 
 def test_classifier_defaults_beat_the_talk(tmp_path):
-    """98.16 % is the talk's Go figure; the defaults must reach 98.2 % in <= 20 epochs."""
+    """98.16 % is the talk's Go figure; the defaults must reach 98.2 % in <= 20 epochs.
+
+    The threshold comes from the spread over seeds, not from seed 0's figure: seeds 0-5
+    on 1 thread gave 98.42, 98.36, 98.36, 98.49, 98.49, 98.39 % (issue 21, 2026-12-07)
+    and seeds 0-4 on 2 threads 98.40, 98.47, 98.47, 98.44, 98.32 % (README): mean
+    98.42 %, standard deviation 0.06 points; 98.2 % is the mean less 4 standard
+    deviations, so a seed or thread count that lands low does not fail, and a recipe or
+    kernel that costs a quarter of a point does."""
     meta = _train("classifier", tmp_path)
     assert meta["epochs_completed"] <= 20
     assert meta["test_accuracy"] >= 0.982, meta["test_accuracy"]

@@ -5,6 +5,8 @@ import pytest
 import nnkernels
 from nnkernels import Dense, Parameter
 
+from conftest import require
+
 
 def _params(seed=0):
     rng = np.random.default_rng(seed)
@@ -35,12 +37,57 @@ def test_state_dict_round_trip_continues_identically(make):
         np.testing.assert_array_equal(pa.data, pb.data)
 
 
-def test_gorgonia_rmsprop_formula():
-    (p,) = _params()[:1]
-    w0, g = p.data.astype(np.float64), p.grad.astype(np.float64)
-    nnkernels.RMSProp.gorgonia([p], lr=0.01).step()
-    cache = 0.001 * g ** 2
-    np.testing.assert_allclose(p.data, w0 - 0.01 * g / np.sqrt(cache + 1e-8), rtol=1e-5)
+def _gorgonia_rmsprop_step(w, g, cache, eta=0.001, decay=0.999, eps=1e-8):
+    """A transliteration of Gorgonia's RMSPropSolver.Step, the *tensor.Dense case,
+    without clipping or L2 regularisation (gorgonia/gorgonia, solvers.go): the same
+    operations in the same order, in NumPy, written from that source and not from
+    nnkernels. Its default decay is 0.999 and eps 1e-8 (NewRMSPropSolver)."""
+    gt2 = np.square(g)                          # gt2 = Square(gt)
+    cache *= decay                              # Mul(cw, decay, UseUnsafe)
+    gt2 *= 1.0 - decay                          # Mul(gt2, omdecay, UseUnsafe)
+    cache += gt2                                # Add(cw, gt2, UseUnsafe)
+    upd = cache + eps                           # upd = Add(cw, eps)
+    upd = 1.0 / np.sqrt(upd)                    # InvSqrt(upd, UseUnsafe)
+    gt = g * -eta                               # Mul(gt, stepSize = -eta, UseUnsafe)
+    upd *= gt                                   # Mul(upd, gt, UseUnsafe)
+    w += upd                                    # Add(w, upd, UseUnsafe)
+
+
+def test_gorgonia_rmsprop_against_gorgonia_s_solver():
+    """Ten steps of RMSProp.gorgonia() against the transliteration of Gorgonia's solver
+    above, in float64, from a zero cache (newCachedDV starts it at zeros)."""
+    rng = np.random.default_rng(5)
+    w0 = rng.standard_normal((6, 5))
+    p = Parameter(w0.copy(), "w")
+    opt = nnkernels.RMSProp.gorgonia([p], lr=0.01)
+    w, cache = w0.copy(), np.zeros_like(w0)
+    for _ in range(10):
+        g = rng.standard_normal(w0.shape) * rng.choice([1e-3, 1.0, 30.0], w0.shape)
+        p.grad[...] = g
+        opt.step()
+        _gorgonia_rmsprop_step(w, g.copy(), cache, eta=0.01)
+    np.testing.assert_allclose(p.data, w, rtol=1e-12, atol=1e-15)
+    np.testing.assert_allclose(opt.state_dict()["state"][0]["cache"], cache, rtol=1e-12)
+
+
+@pytest.mark.parametrize("momentum", [0.0, 0.9], ids=["plain", "momentum"])
+def test_sgd_matches_torch(momentum):
+    """nnkernels.SGD against torch.optim.SGD, five steps from the same weights and
+    gradients (weight decay too)."""
+    torch = require("torch", "pip install torch==2.13.0")
+    rng = np.random.default_rng(6)
+    w0 = rng.standard_normal((7, 4))
+    grads = [rng.standard_normal(w0.shape) for _ in range(5)]
+    p = Parameter(w0.copy(), "w")
+    opt = nnkernels.SGD([p], lr=0.05, momentum=momentum, weight_decay=0.01)
+    tp = torch.nn.Parameter(torch.tensor(w0.copy()))
+    topt = torch.optim.SGD([tp], lr=0.05, momentum=momentum, weight_decay=0.01)
+    for g in grads:
+        p.grad[...] = g
+        opt.step()
+        tp.grad = torch.tensor(g.copy())
+        topt.step()
+    np.testing.assert_allclose(p.data, tp.detach().numpy(), rtol=1e-12, atol=1e-14)
 
 
 def test_zero_grad_and_repr():

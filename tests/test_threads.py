@@ -2,7 +2,6 @@
 called from several Python threads at once."""
 import sys
 import threading
-import time
 
 import numpy as np
 import pytest
@@ -49,31 +48,37 @@ def test_set_num_threads_rejects(bad):
         nnkernels.set_num_threads(bad)
 
 
-def _ticks_while(call):
-    """How often another Python thread got to run while `call` ran in this one."""
-    ticks = 0
-    stop = threading.Event()
+def _another_thread_ran_during(call):
+    """Whether another Python thread ran while `call` ran in this one: an outcome, not a
+    count of ticks (which depends on how fast the machine is at the moment).
 
-    def count():
-        nonlocal ticks
-        while not stop.is_set():
-            ticks += 1
+    A watcher blocks on an Event (without the GIL); this thread marks the call as under
+    way, wakes the watcher and makes the call. If the call releases the GIL, the watcher
+    takes it and records "under way". If the call holds the GIL, the watcher runs only
+    after the mark is cleared: with a 1,000 s switch interval this thread never hands the
+    GIL over by itself, so the watcher records "over".
+    """
+    state = {"under_way": False, "seen": None}
+    wake = threading.Event()
+
+    def watch():
+        wake.wait()
+        state["seen"] = state["under_way"]
 
     old = sys.getswitchinterval()
-    # A thread holding the GIL keeps it for 0.2 s, longer than any one call below.
-    sys.setswitchinterval(0.2)
-    watcher = threading.Thread(target=count)
+    sys.setswitchinterval(1000)
+    watcher = threading.Thread(target=watch)
     try:
         watcher.start()
-        time.sleep(0.05)
-        before = ticks
+        state["under_way"] = True
+        wake.set()
         call()
-        during = ticks - before
+        state["under_way"] = False
     finally:
-        stop.set()
+        wake.set()
         watcher.join()
         sys.setswitchinterval(old)
-    return during
+    return state["seen"]
 
 
 @pytest.mark.parametrize("name", ["gemm", "bias_relu", "bias_relu_backward",
@@ -99,8 +104,8 @@ def test_kernels_release_the_gil(name):
             lr=0.1, epochs=2),
     }
     other[:] = 0
-    # Had the call held the GIL, the watcher could not have ticked at all during it.
-    assert _ticks_while(calls[name]) > 1000
+    # Had the call held the GIL, the watcher could not have run during it.
+    assert _another_thread_ran_during(calls[name])
 
 
 def test_concurrent_python_threads_get_correct_results():
