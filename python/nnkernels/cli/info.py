@@ -1,4 +1,5 @@
 """``nnkernels info``: the build, thread pools and BLAS in use."""
+from nnkernels._info import build_info
 from nnkernels.cli._common import EXIT_OK
 
 
@@ -9,8 +10,7 @@ def add_parser(sub):
 
 
 def run(args):
-    import nnkernels
-    info = nnkernels.build_info()
+    info = build_info()
     openmp = (f"yes (version {info.get('openmp_version')}, max threads "
               f"{info.get('openmp_max_threads')})" if info.get("openmp") else "no")
     print(f"nnkernels {info.get('version')}")

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnkernels.datasets import MAX_IMAGE_SIDE
 from nnkernels.cli._common import (EXIT_OK, CLIError, UsageError, class_names, err,
                                    load_model, split_model_argument)
 
@@ -15,7 +16,6 @@ STDIN = "-"
 
 
 def add_parser(sub):
-    from nnkernels.datasets._images import MAX_IMAGE_SIDE
     p = sub.add_parser(
         "predict", help="classify or reconstruct images with a saved model",
         usage="nnkernels predict [-h] [--json] [--out DIR] [MODEL] INPUT [INPUT ...]",
