@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnkernels import kernels
+import nnkernels.kernels as kernels
 from nnkernels._validation import FLOAT_DTYPES, check_hyperparameter, check_label_range
 
 __all__ = ["FLOAT_DTYPES", "invalid", "positive_int", "thread_count", "hyperparameter",

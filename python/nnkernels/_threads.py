@@ -9,7 +9,8 @@ run on.
 """
 import os
 
-from nnkernels import _blas, _openmp
+import nnkernels._blas as _blas
+import nnkernels._openmp as _openmp
 from nnkernels._checks import thread_count
 
 _controller = None

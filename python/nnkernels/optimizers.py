@@ -7,7 +7,7 @@ given its parameters at construction (PyTorch style) or by ``Sequential.compile`
 """
 import numpy as np
 
-from nnkernels import kernels
+import nnkernels.kernels as kernels
 from nnkernels._checks import hyperparameter as check_hyperparameter, learning_rate
 
 

@@ -5,7 +5,7 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nnkernels import kernels
+import nnkernels.kernels as kernels
 from nnkernels._checks import hyperparameter, learning_rate, positive_int
 from nnkernels.callbacks import LearningRateScheduler, cosine_decay
 from nnkernels.layers import Dense

@@ -9,7 +9,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nnkernels import kernels
+import nnkernels.kernels as kernels
 from nnkernels._checks import hyperparameter, positive_int
 from nnkernels._random import random_generator
 from nnkernels.formats import onnx_export
