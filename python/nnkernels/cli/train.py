@@ -97,16 +97,20 @@ def _add_model_parser(sub, model):
                         "--threads defaults to the cores / ranks on each machine; see "
                         "docs/distributed.md")
     p.add_argument("--checkpoint-every", type=int_at_least(1), metavar="N",
-                   help="save checkpoint.safetensors in the output folder every N epochs "
-                        "and when training is interrupted (Ctrl-C, SIGTERM): the weights, "
-                        "optimizer state and training position, for --resume")
-    p.add_argument("--resume", metavar="CHECKPOINT", type=Path,
-                   help="continue the run that wrote this checkpoint.safetensors, bit for "
-                        "bit as if it had not stopped; its settings are used (options given "
-                        "must agree with them, except --epochs), on its thread count unless "
-                        "--threads is given; its folder is the default output")
+                   help=_CHECKPOINT_HELP)
+    p.add_argument("--resume", metavar="CHECKPOINT", type=Path, help=_RESUME_HELP)
     p.set_defaults(func=run, model=model)
 
+
+_CHECKPOINT_HELP = (
+    "save checkpoint.safetensors in the output folder every N epochs and when training is "
+    "interrupted (Ctrl-C, SIGTERM): the weights, optimizer state and training position, "
+    "for --resume")
+_RESUME_HELP = (
+    "continue the run that wrote this checkpoint.safetensors, bit for bit as if it had "
+    "not stopped; its settings are used (options given must agree with them, except "
+    "--epochs), on its thread count unless --threads is given; its folder is the default "
+    "output")
 
 #: The options that are settings of the run (resolve_run's keyword arguments).
 _SETTINGS = ("epochs", "batch_size", "lr", "lr_schedule", "optimizer", "weight_decay",

@@ -220,8 +220,8 @@ def roc_curve_image(fpr, tpr, path, *, auc=None):
     pathlib.Path
         ``path``.
     """
-    fpr = vector(None, "fpr", fpr)
-    tpr, dest = vector(None, "tpr", tpr, len(fpr)), path_arg(None, "path", path)
+    dest, fpr = path_arg(None, "path", path), vector(None, "fpr", fpr)
+    tpr = vector(None, "tpr", tpr, len(fpr))
     for name, a in (("fpr", fpr), ("tpr", tpr)):
         if not len(a) or not (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1):
             invalid(None, name, "at least one finite rate, all in [0, 1]",
