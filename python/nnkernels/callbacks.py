@@ -15,7 +15,7 @@ import os
 import sys
 import time
 
-from nnkernels._checks import hyperparameter, learning_rate
+from nnkernels._checks import learning_rate
 from nnkernels._io import atomic_output
 
 #: What fit logs that depends on the machine's speed: left out of model files and
