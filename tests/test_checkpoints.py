@@ -9,7 +9,7 @@ import pytest
 
 import nnkernels
 from nnkernels import callbacks, training
-from nnkernels.callbacks import ModelCheckpoint, resume_arguments
+from nnkernels.checkpoints import ModelCheckpoint, resume_arguments
 from nnkernels.layers import Dense
 
 EPOCHS = 4

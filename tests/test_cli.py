@@ -309,7 +309,7 @@ def test_missing_and_bad_images(tmp_path, capsys):
 
 @pytest.mark.parametrize("argv, message", [
     (["train", "classifier", "--epochs", "0"], "argument --epochs: must be an integer >= 1, got 0"),
-    (["train", "autoencoder", "--lr", "-1"], "argument --lr: must be a finite number > 0"),
+    (["train", "autoencoder", "--lr", "-1"], "argument --lr: must be a finite number >= 0"),
     (["train", "classifier", "--batch-size", "ten"], "argument --batch-size: expected an integer"),
     (["train", "classifier", "--optimizer", "lbfgs"], "argument --optimizer: invalid choice"),
     (["train", "perceptron"], "invalid choice: 'perceptron'"),

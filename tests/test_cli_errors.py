@@ -88,7 +88,7 @@ def digit_png(tmp_path):
     ([], "the following arguments are required: COMMAND"),
     (["frobnicate"], "invalid choice: 'frobnicate'"),
     (["train", "classifier", "--epochs", "x"], "argument --epochs: expected an integer"),
-    (["train", "classifier", "--lr", "inf"], "argument --lr: must be a finite number > 0"),
+    (["train", "classifier", "--lr", "inf"], "argument --lr: must be a finite number >= 0"),
     (["train", "classifier", "--threads", "1000"],
      "argument --threads: must be at most"),
     (["train", "autoencoder", "--threads", "0"], "argument --threads: must be an integer >= 1"),
@@ -319,7 +319,7 @@ def interrupt(*args, **kwargs):
     (["evaluate", "MODEL"], "nnkernels.cli.evaluate.load_data"),
     (["predict", "MODEL", "IMAGE"], "nnkernels.datasets.read_images"),
     (["fetch", "mnist"], "nnkernels.datasets.fetch"),
-    (["info"], "nnkernels.build_info"),
+    (["info"], "nnkernels.cli.info.build_info"),
     (["export", "MODEL", "m.onnx"], "nnkernels.cli.export.read_model_file"),
 ], ids=lambda v: " ".join(v[:2]) if isinstance(v, list) else None)
 def test_ctrl_c(capsys, monkeypatch, model_file, digit_png, argv, target):
@@ -387,7 +387,7 @@ def test_a_bug_shows_its_traceback(capsys, monkeypatch):
     def broken():
         raise ZeroDivisionError("a bug")
 
-    monkeypatch.setattr("nnkernels.build_info", broken)
+    monkeypatch.setattr("nnkernels.cli.info.build_info", broken)
     status, _, err = run(capsys, "info")
     assert status == 1 and err.startswith("Traceback (most recent call last):")
     assert "nnkernels: internal error: ZeroDivisionError: a bug (this is a bug" in err

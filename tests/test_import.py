@@ -115,3 +115,31 @@ def test_the_core_does_not_import_the_workshop():
         print("nnkernels.workshop" in sys.modules)
     """)
     assert out.split() == ["False"]
+
+
+def test_star_import_needs_no_extra():
+    # Every optional dependency hidden, as in `pip install nnkernels` without extras:
+    # `from nnkernels import *` still works, and the estimators say which extra they need.
+    out = _run("""
+        import sys
+        EXTRAS = ("sklearn", "onnx", "onnxruntime", "safetensors", "h5py", "keras",
+                  "mpi4py", "torch")
+
+        class NoExtras:
+            def find_spec(self, name, path=None, target=None):
+                if name.split(".")[0] in EXTRAS:
+                    raise ImportError(f"{name} is hidden")
+
+        sys.meta_path.insert(0, NoExtras())
+        from nnkernels import *
+        import nnkernels
+        assert set(nnkernels.__all__) <= set(dir()), set(nnkernels.__all__) - set(dir())
+        print(sorted(k for k in sys.modules if k.split(".")[0] in EXTRAS))
+        try:
+            import nnkernels.neural_network
+        except ImportError as error:
+            print(error)
+    """)
+    assert out.splitlines() == [
+        "[]", 'nnkernels.neural_network needs sklearn; install it with pip install '
+              '"nnkernels[sklearn]"']

@@ -385,7 +385,7 @@ def test_get_params_and_set_params():
 
 @pytest.mark.parametrize("make, message", [
     (lambda: LinearRegression(solver="normal"), "'solver' must be one of"),
-    (lambda: LinearRegression(lr=0), "'lr' must be in"),
+    (lambda: LinearRegression(lr=-0.5), r"'lr' must be in \[0, inf\)"),
     (lambda: LinearRegression(epochs=0), "'epochs' must be an int >= 1"),
     (lambda: LinearRegression(batch_size=0), "'batch_size' must be an int >= 1"),
     (lambda: LogisticRegression(solver="newton"), "'solver' must be one of"),
@@ -393,7 +393,7 @@ def test_get_params_and_set_params():
     (lambda: LogisticRegression(max_iter=0), "'max_iter' must be an int >= 1"),
     (lambda: LogisticRegression(solver="sgd", lr=-1.0), "'lr' must be in"),
     (lambda: LogisticRegression(solver="sgd", momentum=1.0), "'momentum' must be in"),
-    (lambda: LogisticRegression(solver="workshop", lr=0.0), "'lr' must be in"),
+    (lambda: LogisticRegression(solver="workshop", lr=-0.3), r"'lr' must be in \[0, inf\)"),
     (lambda: LogisticRegression(solver="workshop", epochs=0), "'epochs' must be an int"),
     (lambda: IrisNetwork(hidden=(8, 0)), r"'hidden_layer_sizes' must be an int or a "
                                             r"sequence of ints >= 1; got \(8, 0\)"),

@@ -26,7 +26,7 @@ from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from nnkernels import neural_network
-from nnkernels._checks import random_generator
+from nnkernels._random import random_generator
 from nnkernels.neural_network import MLPClassifier, MLPRegressor
 
 pytestmark = pytest.mark.filterwarnings("ignore::sklearn.exceptions.ConvergenceWarning")
@@ -212,7 +212,7 @@ def test_training_loss_stopping_rule():
     ({"solver": "lbfgs"}, r"'solver' must be one of \('adam', 'rmsprop', 'sgd'\); got "
                           r"'lbfgs'"),
     ({"alpha": -1.0}, r"'alpha' must be in \[0, inf\); got -1.0"),
-    ({"learning_rate_init": 0.0}, r"'learning_rate_init' must be in \(0, inf\); got 0.0"),
+    ({"learning_rate_init": -0.1}, r"'learning_rate_init' must be in \[0, inf\); got -0.1"),
     ({"max_iter": 0}, "'max_iter' must be an int >= 1; got 0"),
     ({"batch_size": 0}, "'batch_size' must be an int >= 1; got 0"),
     ({"batch_size": "big"}, "'batch_size' must be an int >= 1; got 'big'"),

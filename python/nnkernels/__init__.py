@@ -16,24 +16,28 @@ from nnkernels import _blas_library  # noqa: E402
 _blas_library.select()  # the OpenBLAS the kernels call (scipy-openblas32's, if installed)
 
 from nnkernels import callbacks, kernels, losses, optimizers  # noqa: E402
-from nnkernels.formats.errors import ModelFileError  # noqa: E402
 from nnkernels._info import build_info  # noqa: E402
 from nnkernels._gemm_choice import gemm_backend  # noqa: E402
 from nnkernels._threads import get_num_threads, num_threads, set_num_threads  # noqa: E402
+from nnkernels.callbacks import History  # noqa: E402
+from nnkernels.errors import NonFiniteLossError  # noqa: E402
+from nnkernels.formats.errors import ModelFileError  # noqa: E402
 from nnkernels.layers import Dense, Parameter  # noqa: E402
 from nnkernels.losses import (MeanSquaredError, SigmoidBinaryCrossEntropy,  # noqa: E402
                               SoftmaxCrossEntropy)
-from nnkernels.model import Sequential  # noqa: E402
 from nnkernels.optimizers import SGD, Adam, RMSProp  # noqa: E402
+from nnkernels.sequential import Sequential  # noqa: E402
 from nnkernels.formats.keras import from_keras, to_keras  # noqa: E402
 from nnkernels.formats.model_file import load, save  # noqa: E402
 from nnkernels.formats.pytorch import from_torch, to_torch, to_torch_optimizer  # noqa: E402
 from nnkernels.formats.state_dict import import_weights  # noqa: E402
-from nnkernels.training import History, NonFiniteLossError  # noqa: E402
 
-# Imported on first use, to keep `import nnkernels` quick.
-_LAZY_SUBMODULES = ("datasets", "metrics", "models", "plots", "onnx", "pretrained",
-                    "linear_model", "neural_network", "cli")
+# Imported on first use, to keep `import nnkernels` quick. The first ones need no
+# extra and are in __all__; the others need scikit-learn and are left out of it, so that
+# `from nnkernels import *` works in a bare install.
+_LAZY_SUBMODULES = ("checkpoints", "cli", "datasets", "metrics", "models", "onnx", "plots",
+                    "pretrained")
+_LAZY_WITH_EXTRAS = ("linear_model", "neural_network")
 
 
 def get_include():
@@ -54,7 +58,7 @@ def __getattr__(name):
         from nnkernels._info import version
         globals()["__version__"] = value = version()
         return value
-    if name in _LAZY_SUBMODULES:
+    if name in _LAZY_SUBMODULES or name in _LAZY_WITH_EXTRAS:
         import importlib
         return importlib.import_module(f"nnkernels.{name}")
     raise AttributeError(f"module 'nnkernels' has no attribute {name!r}")
@@ -67,4 +71,4 @@ __all__ = [
     "get_num_threads", "import_weights", "kernels", "load", "losses", "num_threads",
     "optimizers", "save", "set_num_threads", "to_keras", "to_torch", "to_torch_optimizer",
     *_LAZY_SUBMODULES,
-]
+]  # linear_model and neural_network are left out: they need the sklearn extra

@@ -1,13 +1,26 @@
-"""Argument checks of the Python layer, in one place: each raises a ValueError that
-names the function or class, the argument, what was expected and what came. (The
-kernels' own checks are compiled, in nnkernels/_validation.pyx.)"""
+"""Argument checks of the Python layer, in one place. Each names the function or class,
+the argument, what was expected and what came, and raises one error type per kind of
+mistake: ValueError for a value of the right kind that is out of range or of the wrong
+shape (a non-integer count included, as the compiled kernels do), TypeError for an
+array of the wrong kind (text where numbers are needed) or a hyperparameter that is
+not a number. The kernels' own checks are compiled, in nnkernels/_validation.pyx, and
+cover what the kernels need; this module uses them where they fit.
+"""
 import numbers
 import os
 from pathlib import Path
 
 import numpy as np
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+import nnkernels.kernels as kernels
+from nnkernels._validation import FLOAT_DTYPES, check_hyperparameter, check_label_range
+
+__all__ = ["FLOAT_DTYPES", "invalid", "positive_int", "thread_count", "hyperparameter",
+           "learning_rate", "path_arg", "numeric_array", "vector", "float_dtype",
+           "features", "targets", "all_finite"]
+
+#: A hyperparameter: a finite real number within bounds (TypeError if not a number).
+hyperparameter = check_hyperparameter
 
 
 def invalid(owner, name, expected, received):
@@ -26,6 +39,17 @@ def positive_int(owner, name, value, low=1):
     if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < low:
         invalid(owner, name, f"an int >= {low}", repr(value))
     return int(value)
+
+
+def thread_count(owner, value):
+    """A thread count: an int >= 1 (ValueError otherwise, as the kernels' n_threads)."""
+    return positive_int(owner, "n_threads", value)
+
+
+def learning_rate(owner, value, name="lr"):
+    """The one rule for a learning rate: a finite number >= 0 (0 freezes the weights,
+    as a schedule that decays to 0 does at its end)."""
+    return check_hyperparameter(owner, name, value, low=0)
 
 
 def path_arg(owner, name, value):
@@ -68,9 +92,58 @@ def float_dtype(owner, dtype):
     return dt
 
 
-def random_generator(random_state):
-    """A NumPy Generator from scikit-learn's random_state: an int, None, a Generator or
-    a RandomState (which then draws the seed)."""
-    if isinstance(random_state, np.random.RandomState):
-        return np.random.default_rng(random_state.randint(np.iinfo(np.int32).max))
-    return np.random.default_rng(random_state)
+def all_finite(x):
+    """Whether every element of x (C-contiguous, 2-D, float) is finite.
+
+    One pass through the kernels' BLAS: a non-finite element makes its row sum
+    (x @ ones) non-finite, and only then is x checked element by element (a row sum
+    can also overflow). Quicker than np.isfinite(x).all() and allocation-light, which
+    matters because fit checks all of x (188 MB for MNIST) on every call. Small inputs
+    (one image to predict) take the elementwise test directly: quicker below ~64k
+    elements.
+    """
+    if x.size < 1 << 16:
+        return bool(np.isfinite(x).all())
+    ones = np.ones((x.shape[1], 1), x.dtype)
+    row_sums = kernels.gemm(x, ones)
+    return bool(np.isfinite(row_sums).all()) or bool(np.isfinite(x).all())
+
+
+def features(func, x, in_features, dtype):
+    """A model's input x as a C-contiguous (n_samples, in_features) array of `dtype`,
+    non-empty and finite."""
+    x = np.asarray(x)
+    if x.dtype.kind not in "fiub":
+        raise TypeError(f"{func}: 'x' must hold numbers; got dtype {x.dtype}")
+    if x.ndim != 2 or x.shape[1] != in_features:
+        raise ValueError(f"{func}: 'x' must have shape (n_samples, {in_features}); "
+                         f"got {x.shape}")
+    if x.shape[0] == 0:
+        raise ValueError(f"{func}: 'x' is empty (shape {x.shape}); nothing to do")
+    x = np.ascontiguousarray(x, dtype=dtype)
+    if not all_finite(x):
+        bad = np.argwhere(~np.isfinite(x))[0]
+        raise ValueError(f"{func}: 'x' has a non-finite value {x[tuple(bad)]} at "
+                         f"{tuple(int(i) for i in bad)}")
+    return x
+
+
+def targets(func, y, n, target_kind, out_features, dtype):
+    """A model's targets for n samples: int64 class labels in [0, out_features) of shape
+    (n,) when target_kind is "labels", else a (n, out_features) array of `dtype`."""
+    y = np.asarray(y)
+    if target_kind == "labels":
+        if y.dtype.kind not in "iu":
+            raise TypeError(f"{func}: 'y' must hold integer class labels; got dtype "
+                            f"{y.dtype}")
+        if y.shape != (n,):
+            raise ValueError(f"{func}: 'y' must have shape ({n},) to match x; "
+                             f"got {y.shape}")
+        check_label_range(func, "y", y, out_features)
+        return np.ascontiguousarray(y, dtype=np.int64)
+    if y.dtype.kind not in "fiub":
+        raise TypeError(f"{func}: 'y' must hold numbers; got dtype {y.dtype}")
+    if y.shape != (n, out_features):
+        raise ValueError(f"{func}: 'y' must have shape ({n}, {out_features}) to "
+                         f"match x and the output layer; got {y.shape}")
+    return np.ascontiguousarray(y, dtype=dtype)

@@ -9,13 +9,16 @@ run on.
 """
 import os
 
-from nnkernels import _blas, _openmp
+import nnkernels._blas as _blas
+import nnkernels._openmp as _openmp
+from nnkernels._checks import thread_count
 
 _controller = None
 _num_threads = None
 
 
-def _default_num_threads():
+def available_cpus():
+    """How many CPUs this process may run on (its affinity mask on Linux)."""
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # not on Linux
@@ -32,20 +35,16 @@ def _blas_controller():
     return _controller
 
 
+# The old private name, still read by distributed.py (to be replaced by available_cpus).
+_default_num_threads = available_cpus
+
+
 def get_num_threads():
     """The thread count the kernels use (OpenMP loops and BLAS), an int >= 1."""
     global _num_threads
     if _num_threads is None:
-        _num_threads = _default_num_threads()
+        _num_threads = available_cpus()
     return _num_threads
-
-
-def _check_count(n):
-    if isinstance(n, bool) or not isinstance(n, int):
-        raise TypeError(f"n_threads must be an int >= 1; got {n!r} of type {type(n).__name__}")
-    if n < 1:
-        raise ValueError(f"n_threads must be >= 1; got {n}")
-    return n
 
 
 def set_num_threads(n):
@@ -62,7 +61,7 @@ def set_num_threads(n):
         on exit.
     """
     global _num_threads
-    _check_count(n)
+    n = thread_count("set_num_threads", n)
     previous = get_num_threads()
     _num_threads = n
     for pool in _other_pools():
@@ -107,7 +106,7 @@ class num_threads:
     """
 
     def __init__(self, n):
-        self._n = _check_count(n)
+        self._n = thread_count("num_threads", n)
 
     def __enter__(self):
         self._saved_blas = _blas_controller().select(user_api="blas").info()

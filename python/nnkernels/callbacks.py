@@ -15,6 +15,7 @@ import os
 import sys
 import time
 
+from nnkernels._checks import learning_rate
 from nnkernels._io import atomic_output
 
 #: What fit logs that depends on the machine's speed: left out of model files and
@@ -47,6 +48,38 @@ class Callback:
 
     def on_train_end(self, logs):
         pass
+
+
+class History(Callback):
+    """What fit returns: ``history`` maps each logged name to its per-epoch values.
+
+    Attributes
+    ----------
+    history : dict of str -> list of float
+    epoch : list of int (0-based epochs completed)
+    params : dict (epochs, steps, batch_size, samples)
+    interrupted : bool, True if Ctrl-C or SIGTERM ended training early
+    stopped_by : str or None, the signal that did ("Ctrl-C", "SIGTERM")
+    """
+
+    def __init__(self):
+        self.history = {}
+        self.epoch = []
+        self.params = {}
+        self.interrupted = False
+        self.stopped_by = None
+
+    def on_train_begin(self, logs):
+        self.params = dict(logs)
+
+    def on_epoch_end(self, epoch, logs):
+        self.epoch.append(epoch)
+        for key, value in logs.items():
+            self.history.setdefault(key, []).append(value)
+
+    def __repr__(self):
+        last = {k: round(v[-1], 5) for k, v in self.history.items()}
+        return f"History(epochs={len(self.epoch)}, last={last})"
 
 
 def _format_logs(logs, keys):
@@ -140,86 +173,6 @@ class CSVLogger(Callback):
             writer.writerows(self.rows)
 
 
-class ModelCheckpoint(Callback):
-    """Save the model, its optimizer state and its training position to `path`
-    every `every` epochs, and when training is interrupted (Ctrl-C, SIGTERM: the
-    weights of the last completed step).
-
-    The file is an ordinary model file (nnkernels.load reads it); its metadata
-    (``load(path, with_metadata=True)``) holds 'checkpoint' (epochs_completed,
-    steps_into_epoch, epochs, batch_size, samples, seed, shuffle, every, threads,
-    interrupted) and 'history' (the logs of the epochs so far). :func:`resume_arguments`
-    turns it into the arguments of the fit that continues bit for bit (on the same
-    number of threads: products split across threads round differently).
-
-    Parameters
-    ----------
-    path : str or os.PathLike
-    every : int >= 1, epochs between saves
-    history : dict of str -> list, optional
-        The 'history' of the checkpoint a fit resumes from (kept up to its
-        initial_epoch), so that later checkpoints hold the whole run's.
-    """
-
-    root_only = True
-
-    def __init__(self, path, every=1, history=None):
-        from nnkernels._checks import positive_int
-        self.path = os.fspath(path)
-        self.every = positive_int("ModelCheckpoint", "every", every)
-        self.initial_history = history or {}
-
-    def on_train_begin(self, logs):
-        self.params = dict(logs)
-        first = logs.get("initial_epoch", 0)
-        self.history = {k: list(v[:first]) for k, v in self.initial_history.items()}
-
-    def on_epoch_end(self, epoch, logs):
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
-        if (epoch + 1) % self.every == 0:
-            self._save(epoch + 1, 0, False)
-
-    def on_train_end(self, logs):
-        if logs.get("interrupted"):
-            self._save(logs["epochs_completed"], logs["steps_into_epoch"], True)
-
-    def _save(self, epochs_completed, steps, interrupted):
-        from nnkernels._threads import get_num_threads
-        from nnkernels.formats.model_file import save
-        p = self.params
-        position = {"epochs_completed": epochs_completed, "steps_into_epoch": steps,
-                    "epochs": p["epochs"], "batch_size": p["batch_size"],
-                    "samples": p["samples"], "seed": p["seed"], "shuffle": p["shuffle"],
-                    "every": self.every, "threads": get_num_threads(),
-                    "interrupted": interrupted}
-        history = {k: [float(v) for v in values] for k, values in self.history.items()
-                   if k not in TIMING_LOGS}
-        save(self.model, self.path, metadata={"checkpoint": position, "history": history})
-
-
-def resume_arguments(metadata):
-    """The keyword arguments of the ``fit`` that continues the run a
-    :class:`ModelCheckpoint` saved: epochs, batch_size, seed, shuffle, initial_epoch,
-    initial_step (with the same data, callbacks and learning-rate schedule, the
-    result is bit for bit that of the uninterrupted run).
-
-    Parameters
-    ----------
-    metadata : dict, the second value of ``nnkernels.load(path, with_metadata=True)``
-    """
-    position = metadata.get("checkpoint") if isinstance(metadata, dict) else None
-    keys = ("epochs", "batch_size", "seed", "shuffle", "epochs_completed",
-            "steps_into_epoch")
-    if not isinstance(position, dict) or any(k not in position for k in keys):
-        raise ValueError("resume_arguments: the file is not a ModelCheckpoint (no "
-                         "'checkpoint' with " + ", ".join(keys) + " in its metadata)")
-    return {"epochs": position["epochs"], "batch_size": position["batch_size"],
-            "seed": position["seed"], "shuffle": position["shuffle"],
-            "initial_epoch": position["epochs_completed"],
-            "initial_step": position["steps_into_epoch"]}
-
-
 class EarlyStopping(Callback):
     """Stop when `monitor` has not improved by `min_delta` for `patience` epochs.
 
@@ -288,10 +241,8 @@ class LearningRateScheduler(Callback):
         self.schedule = schedule
 
     def on_epoch_begin(self, epoch, logs):
-        from nnkernels._validation import check_hyperparameter
         lr = self.schedule(epoch, self.model.optimizer.lr)
-        self.model.optimizer.lr = check_hyperparameter("LearningRateScheduler", "lr", lr,
-                                                       low=0)
+        self.model.optimizer.lr = learning_rate("LearningRateScheduler", lr)
 
 
 def step_decay(initial_lr, factor=0.5, every=5):

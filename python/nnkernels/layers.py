@@ -7,7 +7,7 @@ batch: after the first batch of a given size, forward and backward allocate noth
 """
 import numpy as np
 
-from nnkernels import kernels
+import nnkernels.kernels as kernels
 from nnkernels._checks import float_dtype, positive_int
 
 ACTIVATIONS = (None, "relu", "sigmoid")

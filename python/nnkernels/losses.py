@@ -5,7 +5,7 @@ batch of a given size). ``forward`` returns the loss; ``backward`` returns dL/d(
 """
 import numpy as np
 
-from nnkernels import kernels
+import nnkernels.kernels as kernels
 
 
 class Loss:

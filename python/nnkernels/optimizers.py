@@ -7,8 +7,8 @@ given its parameters at construction (PyTorch style) or by ``Sequential.compile`
 """
 import numpy as np
 
-from nnkernels import kernels
-from nnkernels._validation import check_hyperparameter
+import nnkernels.kernels as kernels
+from nnkernels._checks import hyperparameter as check_hyperparameter, learning_rate
 
 
 class Optimizer:
@@ -17,7 +17,7 @@ class Optimizer:
     _state_names = ()
 
     def __init__(self, params=None, *, lr):
-        self.lr = check_hyperparameter(type(self).__name__, "lr", lr, low=0)
+        self.lr = learning_rate(type(self).__name__, lr)
         self.params = []
         self.state = []
         self.iterations = 0
@@ -182,15 +182,30 @@ class Adam(Optimizer):
                             step=self.iterations)
 
 
+#: The registry of optimizers, the one table the package reads (Sequential.compile, the
+#: recipe and the command line, the model files, the estimators): name -> class.
 OPTIMIZERS = {"rmsprop": RMSProp, "sgd": SGD, "adam": Adam}
+#: Named settings of a registered class: name -> constructor (the talk's solver).
+VARIANTS = {"rmsprop-gorgonia": RMSProp.gorgonia}
+#: Every name get() accepts, in the order the command line lists them.
+NAMES = ("rmsprop", "rmsprop-gorgonia", "sgd", "adam")
 
 
 def get(optimizer, **kwargs):
-    """An Optimizer from an instance or a name ('rmsprop', 'sgd', 'adam')."""
+    """An Optimizer from an instance, or from a name of NAMES ('rmsprop',
+    'rmsprop-gorgonia', 'sgd', 'adam') and the hyperparameters in `kwargs`."""
     if isinstance(optimizer, Optimizer):
         return optimizer
     key = str(optimizer).lower()
-    if key not in OPTIMIZERS:
-        raise ValueError(f"optimizer must be an Optimizer or one of {sorted(OPTIMIZERS)}; "
+    make = OPTIMIZERS.get(key) or VARIANTS.get(key)
+    if make is None:
+        raise ValueError(f"optimizer must be an Optimizer or one of {list(NAMES)}; "
                          f"got {optimizer!r}")
-    return OPTIMIZERS[key](**kwargs)
+    return make(**kwargs)
+
+
+def from_type(type_name):
+    """The registered class whose name a state dict's 'type' holds ('RMSProp', ...; any
+    case), or None."""
+    return {cls.__name__.lower(): cls for cls in OPTIMIZERS.values()}.get(
+        str(type_name).lower())

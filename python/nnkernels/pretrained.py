@@ -10,6 +10,9 @@ it are in ``model.metadata``.
 """
 from importlib import resources
 
+from nnkernels.formats import safetensors_file, state_dict
+from nnkernels.formats.errors import fail
+
 MNIST_CLASSIFIER = "mnist-classifier.safetensors"
 ARCH, ACTIVATIONS = "784-250-100-10", "relu,relu,softmax"
 
@@ -26,8 +29,6 @@ def mnist_classifier(dtype="float32"):
     ``model.metadata`` holds ``test_accuracy`` (on the 10,000 MNIST test images, with the
     float16 weights as shipped), ``dataset``, ``seed`` and ``made_by``.
     """
-    from nnkernels.formats import safetensors_file, state_dict
-    from nnkernels.formats.errors import fail
     with resources.as_file(path()) as file:
         tensors, meta = safetensors_file.read(file)
         if safetensors_file.DIGEST_KEY not in meta:

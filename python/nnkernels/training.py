@@ -1,77 +1,17 @@
-"""The training loop behind Sequential.fit, its History and its errors."""
+"""The training loop behind Sequential.fit: batches, the steps of an epoch, callbacks,
+the NaN stop and Ctrl-C."""
 import math
-import signal
 import sys
-import threading
 import time
-from contextlib import contextmanager
 
 import numpy as np
 
-from nnkernels.callbacks import Callback, ProgressBar
+from nnkernels._random import draw_seed
+from nnkernels._signals import signal_name as _signal_name, stop_signals as _stop_signals
+from nnkernels.callbacks import History, ProgressBar
+from nnkernels.errors import NonFiniteLossError
 
-
-class NonFiniteLossError(FloatingPointError):
-    """The training loss became NaN or infinite; the message names epoch and batch."""
-
-
-class History(Callback):
-    """What fit returns: ``history`` maps each logged name to its per-epoch values.
-
-    Attributes
-    ----------
-    history : dict of str -> list of float
-    epoch : list of int (0-based epochs completed)
-    params : dict (epochs, steps, batch_size, samples)
-    interrupted : bool, True if Ctrl-C or SIGTERM ended training early
-    stopped_by : str or None, the signal that did ("Ctrl-C", "SIGTERM")
-    """
-
-    def __init__(self):
-        self.history = {}
-        self.epoch = []
-        self.params = {}
-        self.interrupted = False
-        self.stopped_by = None
-
-    def on_train_begin(self, logs):
-        self.params = dict(logs)
-
-    def on_epoch_end(self, epoch, logs):
-        self.epoch.append(epoch)
-        for key, value in logs.items():
-            self.history.setdefault(key, []).append(value)
-
-    def __repr__(self):
-        last = {k: round(v[-1], 5) for k, v in self.history.items()}
-        return f"History(epochs={len(self.epoch)}, last={last})"
-
-
-#: Signals that stop training after the current step (the model then holds the weights
-#: of the last completed step, and callbacks such as ModelCheckpoint see it).
-STOP_SIGNALS = {signal.SIGINT: "Ctrl-C", signal.SIGTERM: "SIGTERM"}
-
-
-@contextmanager
-def _stop_signals(flag):
-    """During the block, SIGINT (Ctrl-C) or SIGTERM sets flag['hit'] to the signal's
-    name; a second Ctrl-C interrupts at once (KeyboardInterrupt). Only in the main
-    thread (Python delivers signals there)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-
-    def handler(signum, frame):
-        if flag["hit"] and signum == signal.SIGINT:
-            raise KeyboardInterrupt
-        flag["hit"] = flag["hit"] or STOP_SIGNALS[signum]
-
-    previous = {signum: signal.signal(signum, handler) for signum in STOP_SIGNALS}
-    try:
-        yield
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
+__all__ = ["History", "NonFiniteLossError", "fit_loop"]
 
 
 class _Batches:
@@ -196,8 +136,6 @@ def _until(stop, steps):
 
 def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, callbacks,
               verbose, comm, initial_epoch, initial_step):
-    import secrets
-
     from nnkernels import distributed, plan
 
     ctrl_c = {"hit": False}
@@ -210,7 +148,7 @@ def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, c
             verbose = 0
             callbacks = [cb for cb in callbacks if not cb.root_only]
     elif seed is None:  # drawn here so that a checkpoint can record it
-        seed = secrets.randbelow(2 ** 63)
+        seed = draw_seed()
     batches = _Batches(x, y, batch_size, shuffle, np.random.default_rng(seed))
     if initial_step > batches.steps:
         raise ValueError(f"fit: 'initial_step' must be at most {batches.steps} (steps per "
@@ -293,9 +231,3 @@ def _fit_loop(model, x, y, epochs, batch_size, validation_data, shuffle, seed, c
     for cb in callbacks:
         cb.on_train_end(end)
     return history
-
-
-def _signal_name(ctrl_c):
-    """The signal that stopped training ("Ctrl-C" on a rank that only heard of another
-    rank's)."""
-    return ctrl_c["hit"] if isinstance(ctrl_c["hit"], str) else "Ctrl-C"

@@ -81,7 +81,11 @@ import warnings
 from nnkernels.cli import evaluate, export, fetch, import_weights, info, predict, serve, train
 from nnkernels.cli._common import (DEBUG_ENV, EXIT_INTERRUPTED, EXIT_OK, EXIT_RUNTIME,
                                    EXIT_USAGE, CLIError, Parser, UsageError, err)
-from nnkernels.models import TRAIN_DEFAULTS
+from nnkernels._info import version
+from nnkernels.datasets import DatasetError
+from nnkernels.errors import NonFiniteLossError
+from nnkernels.formats.errors import ModelFileError
+from nnkernels.recipe.defaults import TRAIN_DEFAULTS
 
 __all__ = ["CLIError", "EXIT_INTERRUPTED", "EXIT_OK", "EXIT_RUNTIME", "EXIT_USAGE",
            "TRAIN_DEFAULTS", "UsageError", "build_parser", "main"]
@@ -92,7 +96,6 @@ COMMANDS = (train, evaluate, predict, serve, export, import_weights, fetch, info
 
 def build_parser():
     """The argparse parser of the ``nnkernels`` command (built from TRAIN_DEFAULTS)."""
-    from nnkernels import __version__
     parser = Parser(
         prog="nnkernels",
         description="Train and use small neural networks on the CPU (the MNIST classifier "
@@ -100,7 +103,7 @@ def build_parser():
         epilog="Run 'nnkernels COMMAND --help' for the options of a command. Exit status: "
                "0 success, 1 runtime error, 2 bad command line, 3 'evaluate' quality gate "
                "missed; Ctrl-C: 1.")
-    parser.add_argument("--version", action="version", version=f"nnkernels {__version__}")
+    parser.add_argument("--version", action="version", version=f"nnkernels {version()}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for command in COMMANDS:
         command.add_parser(sub)
@@ -159,8 +162,6 @@ def _debug_requested(argv):
 
 def _user_errors():
     """The exceptions that report a problem with the user's input, not a bug."""
-    from nnkernels import ModelFileError, NonFiniteLossError
-    from nnkernels.datasets import DatasetError
     return CLIError, DatasetError, ModelFileError, NonFiniteLossError
 
 

@@ -1,14 +1,22 @@
 """What the subcommands share: errors and exit statuses, option types, loading data
 and models."""
 import argparse
+import contextlib
 import math
 import sys
 from pathlib import Path
 
-DATASET_NAMES = ("mnist", "fashion-mnist")
-# Ctrl-C is a failure like the rest (issue 14: 2 for usage errors, 1 for the rest); its
-# one line on stderr, "nnkernels: interrupted", tells it apart.
-EXIT_OK, EXIT_RUNTIME, EXIT_USAGE, EXIT_INTERRUPTED = 0, 1, 2, 1
+from nnkernels import datasets
+from nnkernels._threads import available_cpus, num_threads
+from nnkernels.datasets import DATASETS
+from nnkernels.formats.model_file import is_model_file, load
+
+DATASET_NAMES = tuple(DATASETS)
+# Exit statuses (README, "Errors and exit statuses"). Ctrl-C has a name of its own but
+# the status of a runtime failure, as documented (issue 14: 2 for usage errors, 1 for
+# the rest); its one line on stderr, "nnkernels: interrupted", tells it apart.
+EXIT_OK, EXIT_RUNTIME, EXIT_USAGE = 0, 1, 2
+EXIT_INTERRUPTED = EXIT_RUNTIME
 EXIT_QUALITY = 3  # evaluate: the model misses --min-accuracy / --max-mse
 IMAGE_SIDE = 28
 
@@ -75,9 +83,8 @@ def float_above(low, inclusive):
 def thread_count(text):
     """A thread count from 1 to the number of CPUs this process may run on: more
     threads than CPUs only make the kernels and BLAS wait for each other."""
-    from nnkernels._threads import _default_num_threads
     value = int_at_least(1)(text)
-    cpus = _default_num_threads()
+    cpus = available_cpus()
     if value > cpus:
         raise argparse.ArgumentTypeError(
             f"must be at most {cpus}, the number of CPUs this process may use; got {value}")
@@ -108,7 +115,6 @@ def err(message):
 
 def load_data(name, path, download, quiet=False):
     """((x_train, y_train), (x_test, y_test)) of data set `name`."""
-    from nnkernels import datasets
     if path is not None and not quiet:
         folder = Path(path).expanduser()
         missing = [f for f in datasets.IDX_FILES
@@ -116,9 +122,8 @@ def load_data(name, path, download, quiet=False):
         if missing:
             err(f"note: --data {path} lacks {', '.join(missing)}; looking in the other "
                  "places")
-    loader = datasets.load_mnist if name == "mnist" else datasets.load_fashion_mnist
     try:
-        return loader(path, download=download)
+        return datasets.load(name, path, download=download)
     except datasets.DatasetError as error:
         raise CLIError(data_hint(error, download)) from None
 
@@ -132,7 +137,6 @@ def data_hint(error, download):
 
 
 def class_names(dataset):
-    from nnkernels.datasets import DATASETS
     info = DATASETS.get(dataset)
     return list(info.classes) if info is not None else [str(i) for i in range(10)]
 
@@ -141,9 +145,7 @@ def class_names(dataset):
 
 def threads(n):
     """A context setting the thread count when n is given (restored on exit)."""
-    import contextlib
-    import nnkernels
-    return nnkernels.num_threads(n) if n is not None else contextlib.nullcontext()
+    return num_threads(n) if n is not None else contextlib.nullcontext()
 
 
 def model_kind(model, path):
@@ -168,7 +170,6 @@ MODEL_SUFFIXES = (".safetensors", ".nnk", ".onnx")
 def split_model_argument(paths):
     """(model path or None, the other paths): the first path is a model file when its
     suffix is one of MODEL_SUFFIXES or its first bytes are a model file's."""
-    from nnkernels.formats.model_file import is_model_file
     first = Path(paths[0])
     if first.suffix.lower() in MODEL_SUFFIXES or is_model_file(first):
         return first, list(paths[1:])
@@ -178,7 +179,6 @@ def split_model_argument(paths):
 def read_model_file(path):
     """The Sequential in a model file: an ONNX file (``.onnx``, through
     nnkernels.onnx.load) or a file of nnkernels.save. ModelFileError for a bad file."""
-    import nnkernels
     if not Path(path).is_file():
         raise CLIError(f"{path}: no such model file" if not Path(path).exists()
                        else f"{path}: not a file")
@@ -188,7 +188,7 @@ def read_model_file(path):
             return onnx.load(path)
         except ImportError as error:  # the onnx extra is missing
             raise CLIError(f"{path}: {error}") from None
-    return nnkernels.load(path)
+    return load(path)
 
 
 def load_model(path):

@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+from nnkernels._io import atomic_output
+
 from nnkernels.cli._common import (DATASET_NAMES, EXIT_OK, EXIT_QUALITY, UsageError,
                                    add_data_options, err, float_above, load_data,
                                    load_model)
@@ -72,7 +74,6 @@ def run(args):
 
 
 def _write_json(path, record):
-    from nnkernels._io import atomic_output
     with atomic_output(path, text=True) as f:
         f.write(json.dumps(record, indent=2, sort_keys=True) + "\n")
 

@@ -1,9 +1,10 @@
 """``nnkernels fetch NAME``: find or download a data set."""
 from pathlib import Path
 
+from nnkernels import datasets
 from nnkernels.cli._common import EXIT_OK, CLIError, add_data_options, data_hint
 
-NAMES = ("mnist", "fashion-mnist", "workshop")
+NAMES = datasets.FETCHABLE
 
 
 def add_parser(sub):
@@ -16,7 +17,6 @@ def add_parser(sub):
 
 
 def run(args):
-    from nnkernels import datasets
     try:
         folder = datasets.fetch(args.name, args.data, download=args.download)
     except datasets.DatasetError as error:

@@ -3,6 +3,8 @@ dict in safetensors (from PyTorch, say) as an nnkernels model file."""
 from pathlib import Path
 
 from nnkernels.cli._common import EXIT_OK, UsageError
+from nnkernels.formats.model_file import save
+from nnkernels.formats.state_dict import import_weights, parse_architecture
 
 
 def add_parser(sub):
@@ -26,17 +28,15 @@ def add_parser(sub):
 
 
 def run(args):
-    import nnkernels
-    from nnkernels.formats.state_dict import parse_architecture
     try:
         parse_architecture(args.arch, args.activations)
     except ValueError as error:
         raise UsageError(f"import-weights: --{error}") from None
-    model = nnkernels.import_weights(args.file, arch=args.arch, activations=args.activations,
+    model = import_weights(args.file, arch=args.arch, activations=args.activations,
                                      dtype=args.dtype)
     model.metadata = {"imported_from": args.file.name, "arch": args.arch,
                       "activations": args.activations}
-    nnkernels.save(model, args.output, include_optimizer=False)
+    save(model, args.output, include_optimizer=False)
     print(f"{args.output}: {args.arch} ({args.activations}), {model.dtype.name}, "
           f"{model.count_params():,} parameters, loss {model.loss.name}, from {args.file}")
     return EXIT_OK

@@ -1,4 +1,6 @@
 """``nnkernels info``: the build, thread pools and BLAS in use."""
+from nnkernels._gemm_choice import gemm_backend
+from nnkernels._info import build_info
 from nnkernels.cli._common import EXIT_OK
 
 
@@ -9,9 +11,8 @@ def add_parser(sub):
 
 
 def run(args):
-    import nnkernels
-    nnkernels.gemm_backend()  # measures the float32 GEMM choice if none is cached yet
-    info = nnkernels.build_info()
+    gemm_backend()  # measures the float32 GEMM choice if none is cached yet
+    info = build_info()
     openmp = (f"yes (version {info.get('openmp_version')}, max threads "
               f"{info.get('openmp_max_threads')})" if info.get("openmp") else "no")
     print(f"nnkernels {info.get('version')}")

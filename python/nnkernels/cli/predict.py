@@ -4,10 +4,14 @@ import csv
 import io
 import json
 import sys
+import tempfile
 from pathlib import Path
 
 import numpy as np
 
+from nnkernels import datasets
+from nnkernels._io import atomic_output
+from nnkernels.datasets import MAX_IMAGE_SIDE
 from nnkernels.cli._common import (EXIT_OK, CLIError, UsageError, class_names, err,
                                    load_model, split_model_argument)
 
@@ -15,7 +19,6 @@ STDIN = "-"
 
 
 def add_parser(sub):
-    from nnkernels.datasets._images import MAX_IMAGE_SIDE
     p = sub.add_parser(
         "predict", help="classify or reconstruct images with a saved model",
         usage="nnkernels predict [-h] [--json] [--out DIR] [MODEL] INPUT [INPUT ...]",
@@ -79,10 +82,8 @@ STDIN_MAX_BYTES = 256 * 2**20
 def _read(source):
     """read_images of a file, or of standard input's bytes (copied, up to
     STDIN_MAX_BYTES, to a private temporary file removed at once; errors name '-')."""
-    from nnkernels.datasets import DatasetError, read_images
     if source != STDIN:
-        return read_images(source)
-    import tempfile
+        return datasets.read_images(source)
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "stdin"
         with open(path, "wb") as f:
@@ -90,13 +91,14 @@ def _read(source):
             while chunk := sys.stdin.buffer.read(1 << 20):
                 total += len(chunk)
                 if total > STDIN_MAX_BYTES:
-                    raise DatasetError(f"- (standard input): more than {STDIN_MAX_BYTES} "
-                                       f"bytes; give the images as files")
+                    raise datasets.DatasetError(
+                        f"- (standard input): more than {STDIN_MAX_BYTES} bytes; give the "
+                        f"images as files")
                 f.write(chunk)
         try:
-            return read_images(path)
-        except DatasetError as error:
-            raise DatasetError(str(error).replace(str(path), "- (standard input)")) \
+            return datasets.read_images(path)
+        except datasets.DatasetError as error:
+            raise datasets.DatasetError(str(error).replace(str(path), "- (standard input)")) \
                 from None
 
 
@@ -181,7 +183,6 @@ _CSV_FIELDS = {"classifier": ("file", "index", "class", "label", "probability", 
 
 
 def _write_results(path, records, kind, as_json):
-    from nnkernels._io import atomic_output
     with atomic_output(path, text=True) as f:
         if as_json:
             for record in records:

@@ -19,18 +19,18 @@ Examples
 from ._errors import DatasetError
 from ._fetch import DEFAULT_TIMEOUT
 from ._idx import read_idx, write_idx
-from ._images import decode_picture, read_images
+from ._images import MAX_IMAGE_SIDE, decode_picture, read_images
 from ._mnist import (DATASETS, FASHION_MNIST_MIRRORS, IDX_FILES, MNIST_MIRRORS, DatasetInfo,
-                     fetch_idx, load_fashion_mnist, load_mnist)
+                     fetch_idx, load, load_fashion_mnist, load_mnist)
 from ._csv import read_csv
 from ._workshop import (WORKSHOP_FILES, WORKSHOP_URLS, Table, fetch_workshop, load_advertising,
                         load_iris, load_loan_data, parse_fico_range, parse_percent)
 
 __all__ = [
-    "decode_picture", "read_images",
+    "MAX_IMAGE_SIDE", "decode_picture", "read_images",
     "DatasetError", "DatasetInfo", "DATASETS", "FETCHABLE", "IDX_FILES", "MNIST_MIRRORS",
     "FASHION_MNIST_MIRRORS", "WORKSHOP_FILES", "WORKSHOP_URLS", "Table",
-    "fetch", "load_mnist", "load_fashion_mnist", "load_advertising", "load_loan_data",
+    "fetch", "load", "load_mnist", "load_fashion_mnist", "load_advertising", "load_loan_data",
     "load_iris", "parse_fico_range", "parse_percent", "read_idx", "write_idx", "read_csv",
 ]
 

@@ -11,7 +11,7 @@ from ._fetch import DEFAULT_TIMEOUT, download_files, mirrors_from_env
 from ._files import DATA_ENV, cache_dir, candidate_dirs, sha256_hex
 from ._idx import parse_idx, read_idx_content
 
-__all__ = ["DatasetInfo", "DATASETS", "IDX_FILES", "MNIST_MIRRORS", "FASHION_MNIST_MIRRORS",
+__all__ = ["DatasetInfo", "DATASETS", "load", "IDX_FILES", "MNIST_MIRRORS", "FASHION_MNIST_MIRRORS",
            "load_mnist", "load_fashion_mnist", "fetch_idx"]
 
 #: The four files of an MNIST-like data set, without the optional ``.gz``.
@@ -312,18 +312,25 @@ _LOAD_DOC = """Load {title}: 28x28 grey-scale images of 10 classes.
     """
 
 
-def load_mnist(path=None, *, download=True, verify=True, mirrors=None,
-               timeout=DEFAULT_TIMEOUT):
-    _, arrays = _resolve("mnist", path, download=download, verify=verify, mirrors=mirrors,
+def load(name, path=None, *, download=True, verify=True, mirrors=None,
+         timeout=DEFAULT_TIMEOUT):
+    """((x_train, y_train), (x_test, y_test)) of the data set called `name`, one of
+    :data:`DATASETS` (as :func:`load_mnist` describes)."""
+    _, arrays = _resolve(name, path, download=download, verify=verify, mirrors=mirrors,
                          timeout=timeout)
     return _to_arrays(arrays)
 
 
+def load_mnist(path=None, *, download=True, verify=True, mirrors=None,
+               timeout=DEFAULT_TIMEOUT):
+    return load("mnist", path, download=download, verify=verify, mirrors=mirrors,
+                timeout=timeout)
+
+
 def load_fashion_mnist(path=None, *, download=True, verify=True, mirrors=None,
                        timeout=DEFAULT_TIMEOUT):
-    _, arrays = _resolve("fashion-mnist", path, download=download, verify=verify,
-                         mirrors=mirrors, timeout=timeout)
-    return _to_arrays(arrays)
+    return load("fashion-mnist", path, download=download, verify=verify, mirrors=mirrors,
+                timeout=timeout)
 
 
 load_mnist.__doc__ = _LOAD_DOC.format(

@@ -228,54 +228,39 @@ def fetch_workshop(filenames=None, path=None, *, download=True, verify=True, url
 
 def load_advertising(path=None, *, download=True, verify=True, urls=None,
                      timeout=DEFAULT_TIMEOUT):
-    """Load the advertising data: 200 markets, spending per medium and sales.
-
-    All columns are already scaled to [0, 1].  The workshop trained on the
-    first 160 rows and tested on the last 40 (``table.split(0.8)``).
-
-    Parameters
-    ----------
-    path, download, verify, urls, timeout
-        See :func:`fetch_workshop`.
-
-    Returns
-    -------
-    Table
-        Columns ``("tv", "radio", "newspaper", "sales")``; ``data`` float64
-        of shape ``(200, 4)``.
+    """Load the advertising data: 200 markets, spending per medium and sales, as a
+    Table of columns ``("tv", "radio", "newspaper", "sales")`` (``data`` float64 of
+    shape ``(200, 4)``), all already scaled to [0, 1]. The workshop trained on the
+    first 160 rows and tested on the last 40 (``table.split(0.8)``). The arguments
+    are :func:`fetch_workshop`'s.
     """
-    folder = fetch_workshop(["advertising.csv"], path, download=download, verify=verify,
-                            urls=urls, timeout=timeout)
-    names, data = read_csv(folder / "advertising.csv",
-                           columns=("tv", "radio", "newspaper", "sales"))
+    names, data = _read_workshop_csv("advertising.csv", path, download, verify, urls,
+                                     timeout, columns=("tv", "radio", "newspaper", "sales"))
     return Table(names, data)
+
+
+def _read_workshop_csv(name, path, download, verify, urls, timeout, **read_options):
+    """read_csv(...) of the workshop file `name`, found or fetched by fetch_workshop."""
+    folder = fetch_workshop([name], path, download=download, verify=verify, urls=urls,
+                            timeout=timeout)
+    return read_csv(folder / name, **read_options)
 
 
 def load_loan_data(path=None, *, download=True, verify=True, urls=None,
                    timeout=DEFAULT_TIMEOUT):
-    """Load the loan data, cleaned as in the workshop: 2,500 loans.
+    """Load the loan data, cleaned as in the workshop: 2,500 loans, as a Table of
+    columns ``("fico_score", "class")`` (``data`` float64 of shape ``(2500, 2)``).
 
     ``fico_score = (low end of FICO.Range - 640) / 190`` and ``class = 1.0``
     when ``Interest.Rate`` is at most 12 %, else ``0.0``.  (The workshop's
     cleaned file rounded the score to 4 decimals; here it is not rounded.)
     The workshop trained on the first 2,000 rows and tested on the last 500.
-
-    Parameters
-    ----------
-    path, download, verify, urls, timeout
-        See :func:`fetch_workshop`.
-
-    Returns
-    -------
-    Table
-        Columns ``("fico_score", "class")``; ``data`` float64 of shape
-        ``(2500, 2)``.
+    The arguments are :func:`fetch_workshop`'s.
     """
-    folder = fetch_workshop(["loan_data.csv"], path, download=download, verify=verify,
-                            urls=urls, timeout=timeout)
-    _, raw = read_csv(folder / "loan_data.csv", columns=("FICO.Range", "Interest.Rate"),
-                      converters={"FICO.Range": parse_fico_range,
-                                  "Interest.Rate": parse_percent})
+    _, raw = _read_workshop_csv("loan_data.csv", path, download, verify, urls, timeout,
+                                columns=("FICO.Range", "Interest.Rate"),
+                                converters={"FICO.Range": parse_fico_range,
+                                            "Interest.Rate": parse_percent})
     data = np.empty_like(raw)
     data[:, 0] = (raw[:, 0] - 640.0) / 190.0
     data[:, 1] = raw[:, 1] <= 12.0
@@ -299,12 +284,8 @@ def _iris_split(file):
 
 
 def load_iris(path=None, *, download=True, verify=True, urls=None, timeout=DEFAULT_TIMEOUT):
-    """Load the workshop's iris data, already split and scaled to [0, 1].
-
-    Parameters
-    ----------
-    path, download, verify, urls, timeout
-        See :func:`fetch_workshop`.
+    """Load the workshop's iris data, already split and scaled to [0, 1]. The arguments
+    are :func:`fetch_workshop`'s.
 
     Returns
     -------

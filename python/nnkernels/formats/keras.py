@@ -15,13 +15,18 @@ with ``KERAS_BACKEND=torch``).
 import io
 import json
 import os
+import tempfile
 import zipfile
 import zlib
 
 import numpy as np
 
+from nnkernels._extras import require
 from nnkernels.formats import safetensors_file, strict_json
 from nnkernels.formats.errors import ModelFileError, fail, shown
+from nnkernels.formats.isolation import run_isolated
+from nnkernels.layers import Dense
+from nnkernels.sequential import Sequential
 
 #: the largest model.weights.h5 read from a .keras zip (it is read into memory)
 MAX_WEIGHTS_BYTES = 1 << 30
@@ -36,7 +41,6 @@ _H5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError
 
 
 def _h5py():
-    from nnkernels._extras import require
     return require("h5py", extra="keras", feature="nnkernels.from_keras")
 
 
@@ -299,11 +303,6 @@ def from_keras(path):
     ModelFileError naming the file and the layer or dataset that does not convert;
     ImportError without h5py; OSError when the file cannot be opened.
     """
-    import tempfile
-
-    from nnkernels.formats.isolation import run_isolated
-    from nnkernels.layers import Dense
-    from nnkernels.model import Sequential
     path = os.fspath(path)
     _h5py()  # a missing extra is said here, not from the child
     with open(path, "rb"):  # a missing file is an OSError of the caller's

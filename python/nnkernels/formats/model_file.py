@@ -21,8 +21,12 @@ Files of the legacy ``.nnk`` format (nnkernels 0.1) load too, through
 import os
 import re
 
+from nnkernels import losses, optimizers
+from nnkernels._info import version
 from nnkernels.formats import legacy_nnk, safetensors_file, state_dict, strict_json
 from nnkernels.formats.errors import ModelFileError, fail
+from nnkernels.layers import ACTIVATIONS, INITIALIZERS, Dense
+from nnkernels.sequential import Sequential
 
 FORMAT = "nnkernels.Sequential"
 FORMAT_VERSION = 2
@@ -43,13 +47,12 @@ def save(model, path, *, include_optimizer=True, metadata=None):
         The caller's own values (strict JSON: no NaN), returned by
         ``load(path, with_metadata=True)``.
     """
-    from nnkernels import __version__
     if metadata is not None and not isinstance(metadata, dict):
         raise TypeError(f"save: 'metadata' must be a dict; got {type(metadata).__name__}")
     tensors = state_dict.state_dict(model)
     try:
         meta = {"format": FORMAT, "format_version": str(FORMAT_VERSION),
-                "nnkernels_version": __version__, "dtype": model.dtype.name,
+                "nnkernels_version": version(), "dtype": model.dtype.name,
                 "architecture": strict_json.dumps(model.get_config()),
                 "training": strict_json.dumps(model.metadata)}
         if metadata is not None:
@@ -179,7 +182,6 @@ def _from_legacy(path):
 
 def _layer_config(path, i, config):
     """(in_features, out_features, activation, init, dtype) of a layer config, checked."""
-    from nnkernels.layers import ACTIVATIONS, INITIALIZERS
     if not isinstance(config, dict) or config.get("type") != "Dense":
         raise fail(path, f"layer {i} must be a Dense layer config; got {str(config)[:200]}")
     for key in ("in_features", "out_features"):
@@ -200,8 +202,6 @@ def _layer_config(path, i, config):
 
 
 def _build(path, tensors, meta):
-    from nnkernels.layers import Dense
-    from nnkernels.model import Sequential
     arch = meta.get("architecture")
     if not isinstance(arch, dict) or not isinstance(arch.get("layers"), list) \
             or not arch["layers"]:
@@ -234,12 +234,11 @@ def _build(path, tensors, meta):
 
 
 def _compile(path, model, loss, optimizer, tensors):
-    from nnkernels import losses, optimizers
     try:
         if not isinstance(optimizer, dict):
             model.compile("rmsprop", losses.get(loss))
             return
-        cls = optimizers.OPTIMIZERS.get(str(optimizer.get("type")).lower())
+        cls = optimizers.from_type(optimizer.get("type"))
         if cls is None:
             raise fail(path, f"unknown optimizer {str(optimizer.get('type'))[:40]!r}")
         hyper = optimizer.get("hyperparameters")

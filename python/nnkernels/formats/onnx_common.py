@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnkernels import ModelFileError
+from nnkernels.formats.errors import ModelFileError
 from nnkernels._extras import require
 
 #: A .onnx file larger than this is refused before it is read (protobuf's own 2 GiB

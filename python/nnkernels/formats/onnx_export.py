@@ -8,12 +8,13 @@ dimension, and computes what the model's ``predict`` computes:
   ``<i>.weight`` and ``<i>.bias``, ``transB=1``), ``Relu`` or ``Sigmoid`` after it; then
   ``Softmax`` for a softmax cross-entropy model (output ``probabilities``), ``Sigmoid``
   for a binary cross-entropy one (``probabilities``), nothing otherwise (``output``).
-- The scikit-learn estimators of :mod:`nnkernels.neural_network` (the workshop's iris
-  network, :class:`nnkernels.workshop.iris.IrisNetwork`, among them): the same graph of
-  their network; classifiers add ``label`` (``classes_[argmax]``).
-- :class:`~nnkernels.linear_model.LinearRegression`: ``predictions`` (batch, 1) =
-  ``Gemm(input, coef_, intercept_)``. :class:`~nnkernels.linear_model.LogisticRegression`:
-  ``probabilities`` (batch, n_classes) as ``predict_proba`` and ``label`` as ``predict``.
+- Any other type that registered an exporter (:func:`register_exporter`): the
+  scikit-learn estimators of :mod:`nnkernels.neural_network` (the workshop's iris
+  network among them: the graph of their network; classifiers add ``label``,
+  ``classes_[argmax]``) and of :mod:`nnkernels.linear_model` (``LinearRegression``:
+  ``predictions`` (batch, 1); ``LogisticRegression``: ``probabilities`` as
+  ``predict_proba`` and ``label`` as ``predict``) register theirs where they are
+  defined, so that this format knows none of its callers.
 
 Versions: opset 17 by default (13 to onnx's newest accepted), and the lowest IR version
 that declares the opset (IR 8 for opset 17, 10 for 21), so that onnxruntime releases
@@ -21,18 +22,36 @@ since 1.13 load the default export. The architecture is stored as JSON in the mo
 ``metadata_props`` (``nnkernels.architecture``); no timestamp.
 """
 import json
+from pathlib import Path
 
 import numpy as np
 
+from nnkernels import losses
+from nnkernels._checks import positive_int
 from nnkernels._extras import require
+from nnkernels._info import version
 from nnkernels._io import atomic_output
+from nnkernels.layers import Dense
+from nnkernels.sequential import Sequential
 
 DEFAULT_OPSET = 17
 MIN_OPSET = 13  # Softmax over one axis; ReduceSum with axes as an input
-_ELEM_TYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}
+ELEM_TYPES = {np.dtype(np.float32): 1, np.dtype(np.float64): 11}
 
 
-class _Graph:
+#: Exporters of the model types besides Sequential: type -> function(onnx, model)
+#: returning (graph, input width, metadata); filled by register_exporter.
+_EXPORTERS = {}
+
+
+def register_exporter(model_type, build):
+    """Make :func:`export` write instances of `model_type` with ``build(onnx, model)``,
+    which returns (a :class:`Graph` with its outputs, the input width, the metadata
+    dict stored in the file). The estimators call this where they are defined."""
+    _EXPORTERS[model_type] = build
+
+
+class Graph:
     """Nodes, initializers and outputs under construction."""
 
     def __init__(self, onnx, dtype):
@@ -58,10 +77,8 @@ class _Graph:
         return self.node("Gemm", [x, w, b], f"gemm_{name}", transB=1)
 
 
-def _sequential(graph, model, x="input"):
+def sequential(graph, model, x="input"):
     """The nodes of model.predict; returns (output tensor, output name)."""
-    from nnkernels import losses
-    from nnkernels.layers import Dense
     if model.loss is not None and type(model.loss) not in losses.LOSSES.values():
         raise ValueError(f"export: the loss {type(model.loss).__name__} has no ONNX form; "
                          f"the built-in losses {sorted(losses.LOSSES)} have")
@@ -81,7 +98,7 @@ def _sequential(graph, model, x="input"):
     return graph.node("Identity", [x], "output"), "output"
 
 
-def _label(graph, index, classes):
+def label(graph, index, classes):
     """Output label = classes[index], shape (batch,), from an int64 index (batch,)."""
     onnx = graph.onnx
     classes = np.asarray(classes)
@@ -105,92 +122,40 @@ def _label(graph, index, classes):
     graph.output("label", elem_type, ["batch"])
 
 
-def _argmax(graph, scores):
+def argmax(graph, scores):
     return graph.node("ArgMax", [scores], "class_index", axis=1, keepdims=0)
-
-
-def _logistic(graph, model):
-    """LogisticRegression: probabilities as predict_proba, label as predict."""
-    logits = graph.dense("input", np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_),
-                         "0")
-    p = graph.node("Sigmoid", [logits], "sigmoid")
-    n_classes = len(model.classes_)
-    if n_classes == 2:  # [1 - p, p]; the label where the logit is > 0, as predict
-        one = graph.constant("one", np.ones((1, 1), graph.dtype))
-        q = graph.node("Sub", [one, p], "complement")
-        graph.node("Concat", [q, p], "probabilities", axis=1)
-        zero = graph.constant("zero", np.zeros((1, 1), graph.dtype))
-        positive = graph.node("Greater", [logits, zero], "positive")
-        flat = graph.constant("flat", np.array([-1], np.int64))
-        positive = graph.node("Reshape", [positive, flat], "positive_flat")
-        index = graph.node("Cast", [positive], "class_index", to=graph.onnx.TensorProto.INT64)
-    else:  # one-vs-rest: the sigmoids normalised; the label of the largest logit
-        axes = graph.constant("axes", np.array([1], np.int64))
-        total = graph.node("ReduceSum", [p, axes], "sigmoid_sum", keepdims=1)
-        graph.node("Div", [p, total], "probabilities")
-        index = _argmax(graph, logits)
-    graph.output("probabilities", _ELEM_TYPES[graph.dtype], ["batch", n_classes])
-    _label(graph, index, model.classes_)
 
 
 def _build(onnx, model):
     """(graph, input width, metadata) for any model kind the package trains."""
-    from nnkernels.model import Sequential
     if isinstance(model, Sequential):
-        graph = _Graph(onnx, model.dtype)
-        out, name = _sequential(graph, model)
-        graph.output(name, _ELEM_TYPES[graph.dtype], ["batch", model.out_features])
+        graph = Graph(onnx, model.dtype)
+        out, name = sequential(graph, model)
+        graph.output(name, ELEM_TYPES[graph.dtype], ["batch", model.out_features])
         return graph, model.in_features, model.get_config()
-    try:
-        from sklearn.utils.validation import check_is_fitted
-        from nnkernels import linear_model
-        from nnkernels.neural_network._base import _BaseMLP
-    except ImportError:
-        linear_model = _BaseMLP = None
-    if _BaseMLP is not None and isinstance(model, _BaseMLP):
-        check_is_fitted(model, "coefs_")
-        network = model.model_
-        graph = _Graph(onnx, network.dtype)
-        out, name = _sequential(graph, network)
-        graph.output(name, _ELEM_TYPES[graph.dtype], ["batch", network.out_features])
-        if hasattr(model, "classes_"):
-            _label(graph, _argmax(graph, out), model.classes_)
-        return graph, network.in_features, {"estimator": type(model).__name__,
-                                            **network.get_config()}
-    if linear_model is not None and isinstance(model, linear_model.LinearRegression):
-        check_is_fitted(model)
-        graph = _Graph(onnx, np.float64)
-        graph.node("Identity", [graph.dense("input", np.reshape(model.coef_, (1, -1)),
-                                            [model.intercept_], "0")], "predictions")
-        graph.output("predictions", onnx.TensorProto.DOUBLE, ["batch", 1])
-        return graph, model.n_features_in_, {"estimator": "LinearRegression"}
-    if linear_model is not None and isinstance(model, linear_model.LogisticRegression):
-        check_is_fitted(model)
-        graph = _Graph(onnx, np.float64)
-        _logistic(graph, model)
-        return graph, model.n_features_in_, {"estimator": "LogisticRegression"}
+    for model_type, build in _EXPORTERS.items():
+        if isinstance(model, model_type):
+            return build(onnx, model)
     raise TypeError("export: 'model' must be a Sequential or a fitted nnkernels "
                     f"scikit-learn estimator; got {type(model).__name__}")
 
 
 def to_proto(model, opset=DEFAULT_OPSET):
     """The checked onnx.ModelProto of `model` (see the module notes)."""
-    from nnkernels import __version__
-    from nnkernels._checks import positive_int
     onnx = require("onnx", extra="onnx", feature="nnkernels.onnx.export")
     newest = onnx.defs.onnx_opset_version()
     opset = positive_int("export", "opset", opset)
     if not MIN_OPSET <= opset <= newest:
         raise ValueError(f"export: 'opset' must be in [{MIN_OPSET}, {newest}]; got {opset}")
     graph, n_features, config = _build(onnx, model)
-    inputs = [onnx.helper.make_tensor_value_info("input", _ELEM_TYPES[graph.dtype],
+    inputs = [onnx.helper.make_tensor_value_info("input", ELEM_TYPES[graph.dtype],
                                                  ["batch", n_features])]
     proto_graph = onnx.helper.make_graph(graph.nodes, "nnkernels", inputs, graph.outputs,
                                          graph.initializers)
     opsets = [onnx.helper.make_opsetid("", opset)]
     proto = onnx.helper.make_model(
         proto_graph, opset_imports=opsets, producer_name="nnkernels",
-        producer_version=__version__,
+        producer_version=version(),
         ir_version=onnx.helper.find_min_ir_version_for(opsets))
     onnx.helper.set_model_props(proto, {"nnkernels.architecture":
                                         json.dumps(config, sort_keys=True)})
@@ -213,7 +178,6 @@ def export(model, path, opset=DEFAULT_OPSET):
     -------
     pathlib.Path of the file written.
     """
-    from pathlib import Path
     data = to_proto(model, opset).SerializeToString(deterministic=True)
     with atomic_output(path) as f:
         f.write(data)

@@ -27,6 +27,8 @@ from nnkernels.formats.onnx_common import (MAX_NODES, MAX_TOTAL_BYTES, OnnxFileE
                                            TensorReader, attributes, has_required_inputs,
                                            read_model, type_name)
 from nnkernels.formats.onnx_shapes import ShapeEvaluator
+from nnkernels.layers import Dense
+from nnkernels.sequential import Sequential
 
 MIN_OPSET = 9
 _FLOAT_TYPES = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
@@ -355,8 +357,6 @@ def load(path, *, output=None, max_bytes=MAX_TOTAL_BYTES):
         Unreadable file, or a graph that is not such an MLP; the message names the
         operator and the node.
     """
-    from nnkernels.layers import Dense
-    from nnkernels.model import Sequential
     proto, budget = read_model(path, max_bytes)
     graph = _Graph(path, proto, TensorReader(path, budget))
     name = _pick_output(graph, proto, output)

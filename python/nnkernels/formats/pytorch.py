@@ -8,6 +8,10 @@ are transposed: ``Linear.weight`` is (out, in), ``Dense.weight`` (in, out).
 """
 import numpy as np
 
+from nnkernels import optimizers
+from nnkernels.layers import Dense
+from nnkernels.sequential import Sequential
+
 _NO_OPS = ("Dropout", "Identity")
 
 
@@ -62,8 +66,6 @@ def from_torch(module, *, dtype=None):
     ValueError naming the module (its index in the Sequential) that does not convert.
     """
     torch = _torch()
-    from nnkernels.layers import Dense
-    from nnkernels.model import Sequential
     specs, loss, seen_linear = [], "mse", False
     for index, child in _modules(module, torch):
         kind = type(child).__name__
@@ -150,7 +152,6 @@ def to_torch_optimizer(model, module):
     the Gorgonia form) or a module whose parameters do not match the model's.
     """
     torch = _torch()
-    from nnkernels import optimizers
     opt = model.optimizer
     params = list(module.parameters())
     shapes = [tuple(p.shape) for p in params]

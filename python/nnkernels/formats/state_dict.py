@@ -10,11 +10,15 @@ tensors as they are; nnkernels' ``Dense`` holds the transpose ``(in_features,
 out_features)`` (its forward pass is ``x @ W``, Keras' layout), and every conversion
 here transposes.
 """
+import os
 import re
 
 import numpy as np
 
+from nnkernels.formats import safetensors_file
 from nnkernels.formats.errors import fail, shown
+from nnkernels.layers import Dense
+from nnkernels.sequential import Sequential
 
 #: last-layer activations and the loss that gives the same predictions
 OUTPUT_ACTIVATIONS = {"softmax": "softmax_cross_entropy", "log_softmax": "softmax_cross_entropy",
@@ -150,8 +154,6 @@ def from_state_dict(tensors, arch, activations, *, dtype=None, path="state dict"
     (out_k,); an error names the tensor. `dtype` (float32 or float64) defaults to the
     first weight's dtype when it is one of those, else float32; values are converted.
     """
-    from nnkernels.layers import Dense
-    from nnkernels.model import Sequential
     spec, loss = parse_architecture(arch, activations)
     pairs = match_linear_tensors(tensors, len(spec), path)
     if dtype is None:
@@ -194,9 +196,6 @@ def import_weights(path, arch, activations, *, dtype=None):
     ModelFileError naming the file and the tensor; ValueError for a bad `arch` or
     `activations`.
     """
-    import os
-
-    from nnkernels.formats import safetensors_file
     path = os.fspath(path)
     parse_architecture(arch, activations)  # a bad argument before reading the file
     tensors, _ = safetensors_file.read(path)

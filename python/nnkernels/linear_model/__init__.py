@@ -40,8 +40,7 @@ require("sklearn", extra="sklearn", feature="nnkernels.linear_model")
 from nnkernels.linear_model._linear import LinearRegression
 from nnkernels.linear_model._logistic import LogisticRegression, logistic_loss_and_grad
 
-__all__ = ["LinearRegression", "LogisticRegression", "logistic_loss_and_grad",
-           "EXPECTED_FAILED_CHECKS"]
+__all__ = ["LinearRegression", "LogisticRegression", "logistic_loss_and_grad"]
 
 #: Checks of sklearn.utils.estimator_checks expected to fail, per estimator, with the
 #: reason (used by tests/test_linear_model.py through parametrize_with_checks).

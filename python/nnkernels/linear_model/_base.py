@@ -5,13 +5,12 @@ from sklearn.base import BaseEstimator
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nnkernels import kernels
-from nnkernels._validation import check_hyperparameter
+import nnkernels.kernels as kernels
+from nnkernels._checks import hyperparameter, learning_rate, positive_int
 from nnkernels.callbacks import LearningRateScheduler, cosine_decay
 from nnkernels.layers import Dense
-from nnkernels._checks import positive_int
-from nnkernels.model import Sequential
 from nnkernels.optimizers import SGD
+from nnkernels.sequential import Sequential
 
 
 # -- shared pieces -------------------------------------------------------------------
@@ -75,6 +74,14 @@ class _LinearModel(BaseEstimator):
 
     _solvers = ()
 
+    def __init__(self, *, solver, lr, epochs, batch_size, momentum, random_state):
+        self.solver = solver
+        self.lr = lr
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.momentum = momentum
+        self.random_state = random_state
+
     def _check_solver(self):
         if self.solver not in self._solvers:
             raise ValueError(f"{type(self).__name__}: 'solver' must be one of "
@@ -83,11 +90,10 @@ class _LinearModel(BaseEstimator):
     def _check_training_params(self, lr, epochs, minibatch=True):
         """Check lr and epochs and, for minibatch training, batch_size and momentum."""
         name = type(self).__name__
-        check_hyperparameter(name, "lr", lr, low=0, low_open=True)
+        learning_rate(name, lr)
         positive_int(name, "epochs", epochs)
         if minibatch:
-            check_hyperparameter(name, "momentum", self.momentum, low=0, high=1,
-                                 high_open=True)
+            hyperparameter(name, "momentum", self.momentum, low=0, high=1, high_open=True)
             if self.batch_size is not None:
                 positive_int(name, "batch_size", self.batch_size)
 

@@ -1,10 +1,11 @@
 """LinearRegression: least squares by minibatch SGD through the kernels, or closed form."""
 import numpy as np
 from sklearn.base import RegressorMixin
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
+from nnkernels._random import random_generator
+from nnkernels.formats import onnx_export
 from nnkernels.losses import MeanSquaredError
-from nnkernels._checks import random_generator
 from nnkernels.linear_model._base import (_LinearModel, _standardize, _train_linear_unit,
                                          _unstandardize)
 
@@ -20,7 +21,7 @@ class LinearRegression(RegressorMixin, _LinearModel):
         kernel and :class:`nnkernels.SGD`, on standardised X and y (see the module
         notes), weights starting at zero. "lstsq": the closed form,
         ``numpy.linalg.lstsq`` on ``[X, 1]`` (scikit-learn's ``LinearRegression()``).
-    lr : float > 0, default 0.05
+    lr : float >= 0, default 0.05
         Initial learning rate (standardised units), decayed to 0 along a half cosine.
     epochs : int, default 200
     batch_size : int or None, default 32
@@ -55,12 +56,8 @@ class LinearRegression(RegressorMixin, _LinearModel):
 
     def __init__(self, solver="sgd", lr=0.05, epochs=200, batch_size=32, momentum=0.9,
                  random_state=None):
-        self.solver = solver
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.random_state = random_state
+        super().__init__(solver=solver, lr=lr, epochs=epochs, batch_size=batch_size,
+                         momentum=momentum, random_state=random_state)
 
     def fit(self, X, y):
         """Fit the coefficients.
@@ -116,3 +113,14 @@ class LinearRegression(RegressorMixin, _LinearModel):
         return self._logits(X)[:, 0]
 
 
+def _export_onnx(onnx, model):
+    """predictions (batch, 1) = Gemm(input, coef_, intercept_)."""
+    check_is_fitted(model)
+    graph = onnx_export.Graph(onnx, np.float64)
+    graph.node("Identity", [graph.dense("input", np.reshape(model.coef_, (1, -1)),
+                                        [model.intercept_], "0")], "predictions")
+    graph.output("predictions", onnx.TensorProto.DOUBLE, ["batch", 1])
+    return graph, model.n_features_in_, {"estimator": "LinearRegression"}
+
+
+onnx_export.register_exporter(LinearRegression, _export_onnx)

@@ -7,12 +7,13 @@ from scipy.optimize import minimize
 from sklearn.base import ClassifierMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.multiclass import check_classification_targets
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nnkernels import kernels
-from nnkernels._validation import check_hyperparameter
+import nnkernels.kernels as kernels
+from nnkernels._checks import hyperparameter, positive_int
+from nnkernels._random import random_generator
+from nnkernels.formats import onnx_export
 from nnkernels.losses import SigmoidBinaryCrossEntropy
-from nnkernels._checks import positive_int, random_generator
 from nnkernels.linear_model._base import (_LinearModel, _affine, _standardize,
                                          _train_linear_unit, _unstandardize)
 
@@ -118,14 +119,10 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
 
     def __init__(self, solver="lbfgs", tol=1e-10, max_iter=1000, lr=None, epochs=None,
                  batch_size=100, momentum=0.0, random_state=None):
-        self.solver = solver
+        super().__init__(solver=solver, lr=lr, epochs=epochs, batch_size=batch_size,
+                         momentum=momentum, random_state=random_state)
         self.tol = tol
         self.max_iter = max_iter
-        self.lr = lr
-        self.epochs = epochs
-        self.batch_size = batch_size
-        self.momentum = momentum
-        self.random_state = random_state
 
     def fit(self, X, y):
         """Fit the coefficients.
@@ -164,7 +161,7 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
     def _check_params(self):
         self._check_solver()
         if self.solver == "lbfgs":
-            check_hyperparameter("LogisticRegression", "tol", self.tol, low=0, low_open=True)
+            hyperparameter("LogisticRegression", "tol", self.tol, low=0, low_open=True)
             positive_int("LogisticRegression", "max_iter", self.max_iter)
         else:
             defaults = self._DEFAULTS[self.solver]
@@ -232,3 +229,35 @@ class LogisticRegression(ClassifierMixin, _LinearModel):
         return self.classes_[best.astype(np.intp)]
 
 
+def _onnx_graph(graph, model):
+    """LogisticRegression: probabilities as predict_proba, label as predict."""
+    logits = graph.dense("input", np.atleast_2d(model.coef_), np.atleast_1d(model.intercept_),
+                         "0")
+    p = graph.node("Sigmoid", [logits], "sigmoid")
+    n_classes = len(model.classes_)
+    if n_classes == 2:  # [1 - p, p]; the label where the logit is > 0, as predict
+        one = graph.constant("one", np.ones((1, 1), graph.dtype))
+        q = graph.node("Sub", [one, p], "complement")
+        graph.node("Concat", [q, p], "probabilities", axis=1)
+        zero = graph.constant("zero", np.zeros((1, 1), graph.dtype))
+        positive = graph.node("Greater", [logits, zero], "positive")
+        flat = graph.constant("flat", np.array([-1], np.int64))
+        positive = graph.node("Reshape", [positive, flat], "positive_flat")
+        index = graph.node("Cast", [positive], "class_index", to=graph.onnx.TensorProto.INT64)
+    else:  # one-vs-rest: the sigmoids normalised; the label of the largest logit
+        axes = graph.constant("axes", np.array([1], np.int64))
+        total = graph.node("ReduceSum", [p, axes], "sigmoid_sum", keepdims=1)
+        graph.node("Div", [p, total], "probabilities")
+        index = onnx_export.argmax(graph, logits)
+    graph.output("probabilities", onnx_export.ELEM_TYPES[graph.dtype], ["batch", n_classes])
+    onnx_export.label(graph, index, model.classes_)
+
+
+def _export_onnx(onnx, model):
+    check_is_fitted(model)
+    graph = onnx_export.Graph(onnx, np.float64)
+    _onnx_graph(graph, model)
+    return graph, model.n_features_in_, {"estimator": "LogisticRegression"}
+
+
+onnx_export.register_exporter(LogisticRegression, _export_onnx)

@@ -10,17 +10,18 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from nnkernels._checks import positive_int, random_generator
-from nnkernels._validation import check_hyperparameter
+from nnkernels import optimizers
+from nnkernels._checks import hyperparameter, learning_rate, positive_int
+from nnkernels._random import random_generator
 from nnkernels.callbacks import Callback
+from nnkernels.formats import onnx_export
 from nnkernels.layers import Dense
-from nnkernels.model import Sequential
 from nnkernels.optimizers import SGD, Adam, RMSProp
+from nnkernels.sequential import Sequential
 
 
 _ACTIVATIONS = {"relu": "relu", "logistic": "sigmoid", "identity": None}
 _SOLVERS = ("adam", "rmsprop", "sgd")
-_OPTIMIZER_TYPES = {cls.__name__: cls for cls in (Adam, RMSProp, SGD)}
 
 
 class _SklearnStopping(Callback):
@@ -138,17 +139,15 @@ class _BaseMLP(BaseEstimator):
             raise self._error("activation", expected, self.activation)
         if self.solver not in _SOLVERS:
             raise self._error("solver", f"one of {_SOLVERS}", self.solver)
-        check_hyperparameter(name, "alpha", self.alpha, low=0)
-        check_hyperparameter(name, "learning_rate_init", self.learning_rate_init, low=0,
-                             low_open=True)
-        check_hyperparameter(name, "tol", self.tol, low=0)
-        check_hyperparameter(name, "momentum", self.momentum, low=0, high=1, high_open=True)
-        check_hyperparameter(name, "validation_fraction", self.validation_fraction, low=0,
-                             high=1, low_open=True, high_open=True)
+        hyperparameter(name, "alpha", self.alpha, low=0)
+        learning_rate(name, self.learning_rate_init, "learning_rate_init")
+        hyperparameter(name, "tol", self.tol, low=0)
+        hyperparameter(name, "momentum", self.momentum, low=0, high=1, high_open=True)
+        hyperparameter(name, "validation_fraction", self.validation_fraction, low=0,
+                       high=1, low_open=True, high_open=True)
         for beta in ("beta_1", "beta_2"):
-            check_hyperparameter(name, beta, getattr(self, beta), low=0, high=1,
-                                 high_open=True)
-        check_hyperparameter(name, "epsilon", self.epsilon, low=0, low_open=True)
+            hyperparameter(name, beta, getattr(self, beta), low=0, high=1, high_open=True)
+        hyperparameter(name, "epsilon", self.epsilon, low=0, low_open=True)
         self._positive_int("max_iter", self.max_iter)
         self._positive_int("n_iter_no_change", self.n_iter_no_change)
 
@@ -232,7 +231,7 @@ class _BaseMLP(BaseEstimator):
             self._adopt_parameters()
         state = self.__dict__.pop("_optimizer_state", None)
         if state is not None:
-            optimizer = _OPTIMIZER_TYPES[state["type"]](**state["hyperparameters"])
+            optimizer = optimizers.from_type(state["type"])(**state["hyperparameters"])
             model.compile(optimizer, self._loss)
             model.optimizer.load_state_dict(state)
         return model
@@ -314,3 +313,18 @@ class _BaseMLP(BaseEstimator):
         tags.input_tags.sparse = True
         return tags
 
+
+def _export_onnx(onnx, estimator):
+    """The graph of the estimator's network; classifiers add label = classes_[argmax]."""
+    check_is_fitted(estimator, "coefs_")
+    network = estimator.model_
+    graph = onnx_export.Graph(onnx, network.dtype)
+    out, name = onnx_export.sequential(graph, network)
+    graph.output(name, onnx_export.ELEM_TYPES[graph.dtype], ["batch", network.out_features])
+    if hasattr(estimator, "classes_"):
+        onnx_export.label(graph, onnx_export.argmax(graph, out), estimator.classes_)
+    return graph, network.in_features, {"estimator": type(estimator).__name__,
+                                        **network.get_config()}
+
+
+onnx_export.register_exporter(_BaseMLP, _export_onnx)

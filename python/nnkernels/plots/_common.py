@@ -6,7 +6,7 @@ from functools import lru_cache
 import numpy as np
 from PIL import Image, ImageColor, ImageDraw, ImageFont
 
-from nnkernels._checks import invalid, numeric_array, path_arg, positive_int, vector
+from nnkernels._checks import invalid, numeric_array
 from nnkernels._io import atomic_output
 
 WHITE, BLACK, GRAY = (255, 255, 255), (25, 25, 25), (110, 110, 110)
@@ -27,52 +27,32 @@ def _tw(text, size):
     return _font(size).getlength(text)
 
 
-def _bad(name, expected, received):
-    invalid(None, name, expected, received)
-
-
-def _int(value, name, lo=1):
-    return positive_int(None, name, value, lo)
-
-
-def _path(value, name="path"):
-    return path_arg(None, name, value)
-
-
-def _array(value, name, kinds="iuf"):
-    return numeric_array(None, name, value, kinds)
-
-
-def _vector(value, name, length=None, kinds="iuf"):
-    return vector(None, name, value, length, kinds)
-
-
 def _images(value, name):
     """Validate digit images and return them as float32 ``(n, 28, 28)`` in [0, 1]."""
-    arr = _array(value, name)
+    arr = numeric_array(None, name, value)
     if arr.ndim == 2 and arr.shape[1] == 784:
         arr = arr.reshape(-1, 28, 28)
     elif arr.ndim != 3 or arr.shape[1:] != (28, 28):
-        _bad(name, "of shape (n, 784) or (n, 28, 28)", f"shape {arr.shape}")
+        invalid(None, name, "of shape (n, 784) or (n, 28, 28)", f"shape {arr.shape}")
     if arr.dtype == np.uint8:
         return arr.astype(np.float32) / 255.0
     if arr.dtype.kind != "f":
-        _bad(name, "float in [0, 1] or of uint8 dtype", f"dtype {arr.dtype}")
+        invalid(None, name, "float in [0, 1] or of uint8 dtype", f"dtype {arr.dtype}")
     if arr.size and not (np.isfinite(arr).all() and arr.min() >= -1e-6 and arr.max() <= 1 + 1e-6):
-        _bad(name, "finite and in [0, 1]", f"values from {arr.min():.4g} to {arr.max():.4g}")
+        invalid(None, name, "finite and in [0, 1]", f"values from {arr.min():.4g} to {arr.max():.4g}")
     return np.clip(arr, 0.0, 1.0).astype(np.float32)
 
 
 def _colors(values, name, n):
     if isinstance(values, str) or len(values) != n:
-        _bad(name, f"a sequence of {n} colors", repr(values) if isinstance(values, str)
+        invalid(None, name, f"a sequence of {n} colors", repr(values) if isinstance(values, str)
              else f"{len(values)} colors")
     out = []
     for c in values:
         try:
             out.append(ImageColor.getrgb(c) if isinstance(c, str) else tuple(int(v) for v in c[:3]))
         except (ValueError, TypeError, IndexError):
-            _bad(name, "color names, '#rrggbb' strings or RGB tuples", repr(c))
+            invalid(None, name, "color names, '#rrggbb' strings or RGB tuples", repr(c))
     return out
 
 

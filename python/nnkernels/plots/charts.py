@@ -7,8 +7,9 @@ from collections.abc import Mapping
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ._common import (_K, BLACK, FRAME, GRAY, LIGHT, PALETTE, WHITE, _array, _bad, _font, _path,
-                      _save, _tw, _vector, _vtext)
+from nnkernels._checks import invalid, numeric_array, path_arg, vector
+
+from ._common import _K, BLACK, FRAME, GRAY, LIGHT, PALETTE, WHITE, _font, _save, _tw, _vtext
 
 
 def _ticks(lo, hi, integer=False, log=False):
@@ -147,22 +148,22 @@ def line_plot(series, path, *, title, xlabel, ylabel, logy=False):
     pathlib.Path
         ``path``.
     """
-    dest = _path(path)
+    dest = path_arg(None, "path", path)
     if not isinstance(series, Mapping) or not series:
-        _bad("series", "a non-empty dict of name -> 1-D sequence", repr(series)[:80])
+        invalid(None, "series", "a non-empty dict of name -> 1-D sequence", repr(series)[:80])
     lines = []
     for i, (name, values) in enumerate(series.items()):
         arg = f"series[{name!r}]"
         try:
             a = np.asarray(values, dtype=float)
         except (TypeError, ValueError):
-            _bad(arg, "numbers", repr(values)[:80])
+            invalid(None, arg, "numbers", repr(values)[:80])
         if a.ndim == 1:
             x, y = np.arange(1, len(a) + 1), a
         elif a.ndim == 2 and len(a) == 2:
             x, y = a
         else:
-            _bad(arg, "a 1-D sequence or an (x, y) pair of equal-length 1-D sequences",
+            invalid(None, arg, "a 1-D sequence or an (x, y) pair of equal-length 1-D sequences",
                  f"shape {a.shape}")
         lines.append((name, x, y, PALETTE[i % len(PALETTE)], "line"))
     return _chart(dest, lines, title=str(title), xlabel=str(xlabel), ylabel=str(ylabel),
@@ -188,15 +189,15 @@ def scatter_with_line(x, y, path, *, line_x=None, line_y=None, title, xlabel, yl
     pathlib.Path
         ``path``.
     """
-    x = _vector(x, "x")
-    y, dest = _vector(y, "y", len(x)), _path(path)
+    x = vector(None, "x", x)
+    y, dest = vector(None, "y", y, len(x)), path_arg(None, "path", path)
     series = [("data", x, y, PALETTE[0], "dots")]
     if (line_x is None) != (line_y is None):
-        _bad("line_y" if line_y is None else "line_x", "to be given together with "
+        invalid(None, "line_y" if line_y is None else "line_x", "to be given together with "
              + ("line_x" if line_y is None else "line_y"), "None")
     if line_x is not None:
-        lx = _vector(line_x, "line_x")
-        ly = _vector(line_y, "line_y", len(lx))
+        lx = vector(None, "line_x", line_x)
+        ly = vector(None, "line_y", line_y, len(lx))
         order = np.argsort(lx, kind="stable")
         series.append(("fit", lx[order], ly[order], PALETTE[3], "plain"))
     return _chart(dest, series, title=str(title), xlabel=str(xlabel), ylabel=str(ylabel))
@@ -219,15 +220,15 @@ def roc_curve_image(fpr, tpr, path, *, auc=None):
     pathlib.Path
         ``path``.
     """
-    fpr = _vector(fpr, "fpr")
-    tpr, dest = _vector(tpr, "tpr", len(fpr)), _path(path)
+    dest, fpr = path_arg(None, "path", path), vector(None, "fpr", fpr)
+    tpr = vector(None, "tpr", tpr, len(fpr))
     for name, a in (("fpr", fpr), ("tpr", tpr)):
         if not len(a) or not (np.isfinite(a).all() and a.min() >= 0 and a.max() <= 1):
-            _bad(name, "at least one finite rate, all in [0, 1]",
+            invalid(None, name, "at least one finite rate, all in [0, 1]",
                  f"{len(a)} values" + (f" from {a.min():.4g} to {a.max():.4g}" if len(a) else ""))
     if auc is not None and (isinstance(auc, bool) or not isinstance(auc, (int, float, np.number))
                             or not 0 <= auc <= 1):
-        _bad("auc", "None or a number in [0, 1]", repr(auc))
+        invalid(None, "auc", "None or a number in [0, 1]", repr(auc))
     title = "ROC curve" if auc is None else f"ROC curve (AUC = {float(auc):.3f})"
     series = [("chance", [0, 1], [0, 1], GRAY, "dash"), ("model", fpr, tpr, PALETTE[0], "plain")]
     return _chart(dest, series, title=title, xlabel="false positive rate",
@@ -260,16 +261,16 @@ def confusion_matrix_image(cm, path, *, class_names=None, title="Confusion matri
     pathlib.Path
         ``path``.
     """
-    a, dest = _array(cm, "cm"), _path(path)
+    a, dest = numeric_array(None, "cm", cm), path_arg(None, "path", path)
     if a.ndim != 2 or a.shape[0] != a.shape[1] or not a.size:
-        _bad("cm", "a square 2-D array of shape (k, k), k >= 1", f"shape {a.shape}")
+        invalid(None, "cm", "a square 2-D array of shape (k, k), k >= 1", f"shape {a.shape}")
     a = a.astype(float)
     if not np.isfinite(a).all() or a.min() < 0:
-        _bad("cm", "finite non-negative counts", f"values from {a.min():.4g} to {a.max():.4g}")
+        invalid(None, "cm", "finite non-negative counts", f"values from {a.min():.4g} to {a.max():.4g}")
     k = len(a)
     names = [str(i) for i in range(k)] if class_names is None else class_names
     if isinstance(names, str) or len(names) != k:
-        _bad("class_names", f"a sequence of {k} names",
+        invalid(None, "class_names", f"a sequence of {k} names",
              repr(names) if isinstance(names, str) else f"{len(names)} names")
     names, title = [str(s) for s in names], str(title)
     text = [[f"{v:.0f}" if np.all(a == np.round(a)) else f"{v:.2f}" for v in row] for row in a]

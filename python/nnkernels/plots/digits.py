@@ -6,8 +6,10 @@ import math
 import numpy as np
 from PIL import Image, ImageDraw
 
-from ._common import (BLACK, GRAY, GREEN, LIGHT, RED, WHITE, _bad, _colors, _font, _images, _int,
-                      _path, _save, _tw, _vector)
+from nnkernels._checks import invalid, path_arg, positive_int, vector
+
+from ._common import (BLACK, GRAY, GREEN, LIGHT, RED, WHITE, _colors, _font, _images, _save,
+                      _tw)
 
 
 def _sheet(imgs, *, ncols, scale=3, captions=None, colors=None, row_labels=None,
@@ -84,13 +86,13 @@ def digit_grid(images, path, *, titles=None, title_colors=None, ncols=10, scale=
     pathlib.Path
         ``path``.
     """
-    imgs, dest = _images(images, "images"), _path(path)
-    ncols, scale = _int(ncols, "ncols"), _int(scale, "scale")
+    imgs, dest = _images(images, "images"), path_arg(None, "path", path)
+    ncols, scale = positive_int(None, "ncols", ncols), positive_int(None, "scale", scale)
     if scale > 32:
-        _bad("scale", "an integer from 1 to 32", scale)
+        invalid(None, "scale", "an integer from 1 to 32", scale)
     if titles is not None:
         if isinstance(titles, str) or len(titles) != len(imgs):
-            _bad("titles", f"a sequence of {len(imgs)} strings",
+            invalid(None, "titles", f"a sequence of {len(imgs)} strings",
                  repr(titles) if isinstance(titles, str) else f"{len(titles)} items")
         titles = [str(t) for t in titles]
     colors = None if title_colors is None else _colors(title_colors, "title_colors", len(imgs))
@@ -124,10 +126,10 @@ def classification_grids(images, y_true, y_pred, out_dir, *, n=50, seed=0):
     (pathlib.Path, pathlib.Path)
         Paths of ``correct.png`` and ``misclassified.png``.
     """
-    imgs, out = _images(images, "images"), _path(out_dir, "out_dir")
-    yt = _vector(y_true, "y_true", len(imgs), kinds="iu").astype(np.int64)
-    yp = _vector(y_pred, "y_pred", len(imgs), kinds="iu").astype(np.int64)
-    n, rng = _int(n, "n"), np.random.default_rng(_int(seed, "seed", lo=0))
+    imgs, out = _images(images, "images"), path_arg(None, "out_dir", out_dir)
+    yt = vector(None, "y_true", y_true, len(imgs), kinds="iu").astype(np.int64)
+    yp = vector(None, "y_pred", y_pred, len(imgs), kinds="iu").astype(np.int64)
+    n, rng = positive_int(None, "n", n), np.random.default_rng(positive_int(None, "seed", seed, 0))
     paths = []
     for name, mask, what in (("correct.png", yt == yp, "Correctly classified"),
                              ("misclassified.png", yt != yp, "Misclassified")):
@@ -167,11 +169,11 @@ def reconstruction_grid(originals, reconstructions, path, *, n=10, heading=None)
         ``path``.
     """
     orig, rec = _images(originals, "originals"), _images(reconstructions, "reconstructions")
-    dest, n = _path(path), _int(n, "n")
+    dest, n = path_arg(None, "path", path), positive_int(None, "n", n)
     if not len(orig):
-        _bad("originals", "at least 1 image", "0 images")
+        invalid(None, "originals", "at least 1 image", "0 images")
     if len(rec) != len(orig):
-        _bad("reconstructions", f"{len(orig)} images (as many as originals)", f"{len(rec)} images")
+        invalid(None, "reconstructions", f"{len(orig)} images (as many as originals)", f"{len(rec)} images")
     m = min(n, len(orig))
     cells = []  # blocks of 10 pairs: a row of originals above a row of reconstructions
     for i in range(0, m, 10):

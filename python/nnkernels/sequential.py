@@ -1,28 +1,10 @@
 """Sequential: a stack of layers with a loss and an optimizer, trained by fit()."""
 import numpy as np
 
-from nnkernels import kernels, losses as _losses, optimizers as _optimizers, plan as _plan
+from nnkernels import _checks as checks, losses as _losses, optimizers as _optimizers, \
+    plan as _plan
 from nnkernels._checks import positive_int
-from nnkernels.layers import Dense
 from nnkernels.training import fit_loop
-
-LAYER_TYPES = {"Dense": Dense}
-
-
-def _all_finite(x):
-    """Whether every element of x (C-contiguous, 2-D, float) is finite.
-
-    One pass through the kernels' BLAS: a non-finite element makes its row sum
-    (x @ ones) non-finite, and only then is x checked element by element (a row sum
-    can also overflow). 2-5x quicker than np.isfinite(x).all() and allocation-light:
-    fit checks all of x (188 MB for MNIST) on every call. Small inputs (one image
-    to predict) take the elementwise test directly: quicker below ~64k elements.
-    """
-    if x.size < 1 << 16:
-        return bool(np.isfinite(x).all())
-    ones = np.ones((x.shape[1], 1), x.dtype)
-    row_sums = kernels.gemm(x, ones)
-    return bool(np.isfinite(row_sums).all()) or bool(np.isfinite(x).all())
 
 
 class Sequential:
@@ -122,41 +104,11 @@ class Sequential:
             raise RuntimeError(f"Sequential.{func}: call compile(optimizer, loss) first")
 
     def _check_x(self, func, x):
-        x = np.asarray(x)
-        if x.dtype.kind not in "fiub":
-            raise TypeError(f"{func}: 'x' must hold numbers; got dtype {x.dtype}")
-        if x.ndim != 2 or x.shape[1] != self.in_features:
-            raise ValueError(f"{func}: 'x' must have shape (n_samples, {self.in_features}); "
-                             f"got {x.shape}")
-        if x.shape[0] == 0:
-            raise ValueError(f"{func}: 'x' is empty (shape {x.shape}); nothing to do")
-        x = np.ascontiguousarray(x, dtype=self.dtype)
-        if not _all_finite(x):
-            bad = np.argwhere(~np.isfinite(x))[0]
-            raise ValueError(f"{func}: 'x' has a non-finite value {x[tuple(bad)]} at "
-                             f"{tuple(int(i) for i in bad)}")
-        return x
+        return checks.features(func, x, self.in_features, self.dtype)
 
     def _check_y(self, func, y, n):
-        y = np.asarray(y)
-        if self.loss.target_kind == "labels":
-            if y.dtype.kind not in "iu":
-                raise TypeError(f"{func}: 'y' must hold integer class labels; got dtype "
-                                f"{y.dtype}")
-            if y.shape != (n,):
-                raise ValueError(f"{func}: 'y' must have shape ({n},) to match x; "
-                                 f"got {y.shape}")
-            bad = np.flatnonzero((y < 0) | (y >= self.out_features))
-            if bad.size:
-                raise ValueError(f"{func}: 'y'[{bad[0]}] = {y[bad[0]]} is outside "
-                                 f"[0, {self.out_features}) ({bad.size} labels out of range)")
-            return np.ascontiguousarray(y, dtype=np.int64)
-        if y.dtype.kind not in "fiub":
-            raise TypeError(f"{func}: 'y' must hold numbers; got dtype {y.dtype}")
-        if y.shape != (n, self.out_features):
-            raise ValueError(f"{func}: 'y' must have shape ({n}, {self.out_features}) to "
-                             f"match x and the output layer; got {y.shape}")
-        return np.ascontiguousarray(y, dtype=self.dtype)
+        return checks.targets(func, y, n, self.loss.target_kind, self.out_features,
+                              self.dtype)
 
     def fit(self, x, y, epochs=1, batch_size=100, validation_data=None, shuffle=True,
             seed=None, callbacks=(), verbose=1, distributed=False, initial_epoch=0,
@@ -181,8 +133,8 @@ class Sequential:
         initial_epoch, initial_step : int >= 0
             Resume: start at this epoch (counting from 0; `epochs` stays the total) and
             its step, with the row order an uninterrupted fit of the same `seed` would
-            use. A model restored from a :class:`~nnkernels.callbacks.ModelCheckpoint`
-            then continues bit for bit (``training.resume_arguments``).
+            use. A model restored from a :class:`~nnkernels.checkpoints.ModelCheckpoint`
+            then continues bit for bit (``checkpoints.resume_arguments``).
 
         Returns
         -------
