@@ -14,8 +14,6 @@ import numpy as np
 cimport numpy as cnp
 from libc.math cimport isfinite
 
-from nnkernels._openmp cimport default_num_threads
-
 cnp.import_array()
 
 
@@ -55,14 +53,6 @@ cdef int check_float_array(str func, str name, object a, int ndim,
     return cnp.PyArray_TYPE(arr)
 
 
-cdef int check_matrix(str func, str name, object a, Py_ssize_t* shape,
-                      int typenum=-1) except -1:
-    """check_float_array for a 2-D array; its shape into `shape`; returns its dtype."""
-    cdef int t = check_float_array(func, name, a, 2, typenum)
-    shape[0], shape[1] = dim(a, 0), dim(a, 1)
-    return t
-
-
 cdef int check_shape(str func, str name, object a, int ndim, const Py_ssize_t* shape,
                      str ref_name=None, object ref=None) except -1:
     """`a` (an ndarray with `ndim` dims) must have this shape, which comes from the
@@ -75,13 +65,6 @@ cdef int check_shape(str func, str name, object a, int ndim, const Py_ssize_t* s
             why = "" if ref_name is None else f" to match {ref_name} of shape {ref.shape}"
             raise ValueError(f"{func}: '{name}' must have shape {expected}{why}; "
                              f"got {a.shape}")
-    return 0
-
-
-cdef int check_nonempty(str func, str name, object a) except -1:
-    if size(a) == 0:
-        raise ValueError(f"{func}: '{name}' is empty (shape {a.shape}); a mean over no "
-                         f"elements is undefined")
     return 0
 
 
@@ -133,19 +116,6 @@ cdef int check_separate(str func, str name, object out, str in_name, object a,
     what = "is the same memory as" if kind == 1 else "overlaps"
     raise ValueError(f"{func}: '{name}' {what} '{in_name}'; this kernel needs "
                      f"'{name}' to be a separate buffer")
-
-
-cdef object check_output(str func, str name, object out, int ndim, const Py_ssize_t* shape,
-                         int typenum, bint allow_same, str name1, object a1, str name2=None,
-                         object a2=None, str name3=None, object a3=None):
-    """check_out (allocating when out is None), then check_separate against each
-    input (name1, a1), ... (a None input is skipped). Separate arguments rather than
-    a tuple of pairs: building those cost 0.2-0.4 us per call."""
-    out = check_out(func, name, out, ndim, shape, typenum)
-    check_separate(func, name, out, name1, a1, allow_same)
-    check_separate(func, name, out, name2, a2, allow_same)
-    check_separate(func, name, out, name3, a3, allow_same)
-    return out
 
 
 cdef int check_state(str func, object param, tuple names, tuple arrays) except -1:
@@ -204,19 +174,11 @@ cdef int check_label_range(str func, str name, object labels,
     return 0
 
 
-cdef long check_integer(str func, str name, object value, long low) except? -1:
-    """An int (Python or NumPy, not bool) >= low."""
+cdef long integer_arg(str func, str name, object value, long low) except? -1:
+    """check_integer's whole rule: an int (Python or NumPy, not bool) >= low."""
     if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
         raise ValueError(f"{func}: '{name}' must be an int >= {low}; got {value!r}")
     return value
-
-
-cdef int check_positive_threads(str func, object n_threads) except -1:
-    """`n_threads` (None: nnkernels.get_num_threads()) as an int >= 1."""
-    if n_threads is None:
-        return default_num_threads()
-    check_integer(func, "n_threads", n_threads, 1)
-    return n_threads
 
 
 cpdef double check_hyperparameter(str func, str name, object value, object low=None,
