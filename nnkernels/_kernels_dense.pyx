@@ -16,10 +16,11 @@ cnp.import_array()
 cdef enum:
     F32 = cnp.NPY_FLOAT32
 
-# Each entry checks its arguments, then runs a body fused over `floating`; the dtype
-# picks the body's specialization once, by a typed NULL tag: body(<float*>NULL, ...).
-# (Cython's own dispatch, a fused def over memoryviews as in scikit-learn's _loss,
-# costs some 10 us per call; the typed pointers below cost nothing.)
+# Each entry checks its arguments, then runs a body fused over `floating`; the checked
+# dtype picks the body's specialization once, by a typed NULL tag, as _plan.pyx does:
+# body(<float*>NULL, ...). Not Cython's own dispatch (a fused def over memoryviews, as
+# scikit-learn's _loss has): on a 4x8 ReLU it took 10.7 us a call against 0.9 us for
+# the same body reached this way, most of it in acquiring the memoryviews.
 
 
 cdef void _gemm(floating* tag, bint ta, bint tb, double alpha, object a, Py_ssize_t s_a,
