@@ -22,9 +22,11 @@ from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
 KERNEL_MODULES = ["_blas", "_activations", "_losses", "_optim", "_online", "_openmp",
-                  "_validation", "kernels", "_steps", "_plan"]
+                  "_validation", "_kernels_dense", "_kernels_losses", "_kernels_optim",
+                  "kernels", "_steps", "_plan"]
 # Modules that read arrays through NumPy's C API (argument checks, the checked entry points).
-NUMPY_MODULES = {"_validation", "kernels", "_plan"}
+NUMPY_MODULES = {"_validation", "_kernels_dense", "_kernels_losses", "_kernels_optim",
+                 "_plan"}
 OPENMP_FLAG = "-fopenmp"
 
 
@@ -80,7 +82,7 @@ class BuildPyWithPxd(build_py):
 
 # -fno-math-errno lets gcc vectorise sqrt (the optimizers) instead of calling sqrtf for
 # errno's sake; nothing here reads errno. -ffp-contract=off: no a * b + c fused into
-# an FMA in the AVX-512 and AVX2 clones (src/nk_loops.h), so every clone gives the bits
+# an FMA in the AVX-512 and AVX2 clones (src/nk_base.h), so every clone gives the bits
 # of the baseline code. No -ffast-math: it would reassociate sums and break the
 # bitwise determinism the kernels promise.
 COMPILE_ARGS = (["-O3", "-fno-math-errno", "-ffp-contract=off"] if os.name != "nt"

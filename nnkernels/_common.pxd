@@ -1,11 +1,12 @@
 """Inline helpers shared by the kernel modules (nothing here is a kernel).
 
-The inner loops of the elementwise kernels are small C functions (src/nk_loops.h,
-declared below) over raw row pointers: gcc vectorises them, which it does not do for the same
-loops written over Cython memoryviews (strided indexing, and alias checks between an
-output and an input that may be the very same array). Each comes in a float (`_f`) and
-a double (`_d`) version; the fused wrappers at the end pick one with
-`if floating is float:`.
+The inner loops of the kernels are small C functions over raw row pointers
+(src/nk_loops.h): gcc vectorises them, which it does not do for the same loops written
+over Cython memoryviews (strided indexing, and alias checks between an output and an
+input that may be the very same array), and it compiles some of them for AVX2 and
+AVX-512 as well. C has no fused types: each loop is written once and compiled for float
+(`_f`) and double (`_d`). This file is the one place that picks between the two, with
+`if floating is float:`; the kernel modules call the fused names below.
 """
 from cython cimport floating
 from libc.math cimport log1p, log1pf
@@ -33,19 +34,18 @@ cdef enum:
 
 
 cdef extern from "nk_loops.h":
-    # Independent double accumulators of a long sum (the MSE loss): element j of a
-    # row goes to accumulator j % SUM_LANES, so the additions can run in vector
-    # registers while their order stays fixed by the code (not by the thread count,
-    # nor by the vector width the compiler picked). Defined once, in the C above.
+    # Element j of a row goes to accumulator j % SUM_LANES of a long sum (the MSE).
     enum: SUM_LANES "NK_SUM_LANES"
-    float nk_exp_nonpos_f(float v) noexcept nogil
-    double nk_exp_nonpos_d(double v) noexcept nogil
-    float nk_sigmoid_f(float v) noexcept nogil
-    double nk_sigmoid_d(double v) noexcept nogil
     ctypedef enum Activation "nk_activation":
         IDENTITY "NK_IDENTITY"
         RELU "NK_RELU"
         SIGMOID "NK_SIGMOID"
+    # nk_math.h: written for each type
+    float nk_exp_nonpos_f(float v) noexcept nogil
+    double nk_exp_nonpos_d(double v) noexcept nogil
+    float nk_sigmoid_f(float v) noexcept nogil
+    double nk_sigmoid_d(double v) noexcept nogil
+    # nk_activations_t.h
     void nk_bias_act_f(const float* x, const float* b, float* out, Py_ssize_t m,
                        Activation act) noexcept nogil
     void nk_bias_act_d(const double* x, const double* b, double* out, Py_ssize_t m,
@@ -56,6 +56,7 @@ cdef extern from "nk_loops.h":
     void nk_act_backward_d(const double* dy, Py_ssize_t s_dy, const double* y,
                            Py_ssize_t s_y, double* dx, Py_ssize_t s_dx, double* acc,
                            Py_ssize_t n, Py_ssize_t m, Activation act) noexcept nogil
+    # nk_losses_t.h
     void nk_mse_row_f(const float* p, const float* t, float* g, float scale, double* acc,
                       Py_ssize_t m) noexcept nogil
     void nk_mse_row_d(const double* p, const double* t, double* g, double scale,
@@ -63,6 +64,7 @@ cdef extern from "nk_loops.h":
     double nk_exp_shifted_f(const float* z, float top, float* out, Py_ssize_t m) noexcept nogil
     double nk_exp_shifted_d(const double* z, double top, double* out,
                             Py_ssize_t m) noexcept nogil
+    # nk_optim_t.h
     void nk_rmsprop_f(float* p, const float* g, float* c, Py_ssize_t n, float lr, float rho,
                       float one_minus_rho, float eps, float wd, int eps_inside) noexcept nogil
     void nk_rmsprop_d(double* p, const double* g, double* c, Py_ssize_t n, double lr,
@@ -97,8 +99,10 @@ cdef inline bint use_threads(Py_ssize_t n_elements, int n_threads, int cost) noe
     return n_threads > 1 and n_elements * cost >= PARALLEL_MIN_WORK
 
 
+# The fused names of the C routines (what each computes: the C source named above).
+
 cdef inline floating fexp_nonpos(floating v) noexcept nogil:
-    """exp(v) for v <= 0 (the C nk_exp_nonpos_* above: within 1 ulp)."""
+    """exp(v) for v <= 0, within 1 ulp."""
     if floating is float:
         return nk_exp_nonpos_f(v)
     else:
@@ -119,8 +123,6 @@ cdef inline floating sigmoid(floating v) noexcept nogil:
     else:
         return nk_sigmoid_d(v)
 
-
-# Fused wrappers of the row loops (see the C block for what each computes).
 
 cdef inline void row_bias_act(const floating* x, const floating* b, floating* out,
                               Py_ssize_t m, Activation act) noexcept nogil:
@@ -155,3 +157,35 @@ cdef inline double row_exp_shifted(const floating* z, floating top, floating* ou
         return nk_exp_shifted_f(z, top, out, m)
     else:
         return nk_exp_shifted_d(z, top, out, m)
+
+
+cdef inline void rmsprop_chunk(floating* p, const floating* g, floating* c, Py_ssize_t n,
+                               floating lr, floating rho, floating one_minus_rho,
+                               floating eps, floating wd, bint eps_inside) noexcept nogil:
+    if floating is float:
+        nk_rmsprop_f(p, g, c, n, lr, rho, one_minus_rho, eps, wd, eps_inside)
+    else:
+        nk_rmsprop_d(p, g, c, n, lr, rho, one_minus_rho, eps, wd, eps_inside)
+
+
+cdef inline void sgd_chunk(floating* p, const floating* g, floating* vel, Py_ssize_t n,
+                           floating lr, floating mom, floating wd,
+                           bint nesterov) noexcept nogil:
+    """vel NULL: plain SGD."""
+    if floating is float:
+        nk_sgd_f(p, g, vel, n, lr, mom, wd, nesterov)
+    else:
+        nk_sgd_d(p, g, vel, n, lr, mom, wd, nesterov)
+
+
+cdef inline void adam_chunk(floating* p, const floating* g, floating* m, floating* v,
+                            Py_ssize_t n, floating b1, floating one_minus_b1, floating b2,
+                            floating one_minus_b2, floating step_size,
+                            floating inv_sqrt_bc2, floating eps, floating wd,
+                            floating decay, bint decoupled) noexcept nogil:
+    if floating is float:
+        nk_adam_f(p, g, m, v, n, b1, one_minus_b1, b2, one_minus_b2, step_size,
+                  inv_sqrt_bc2, eps, wd, decay, decoupled)
+    else:
+        nk_adam_d(p, g, m, v, n, b1, one_minus_b1, b2, one_minus_b2, step_size,
+                  inv_sqrt_bc2, eps, wd, decay, decoupled)

@@ -1,5 +1,7 @@
 # cython: language_level=3, boundscheck=False, wraparound=False
-"""Argument checks at the Python boundary: one place, one style of message.
+"""The argument checks of the kernels' Python entry points: what the kernels need of
+their arguments (dtype, shape, contiguity, separate or writeable memory, thread count,
+hyperparameters), one style of message.
 
 Each check names the function and the argument, what was expected and what came,
 so that no user ever meets Cython's "Buffer dtype mismatch" or a segfault. Compiled,
@@ -7,8 +9,6 @@ and written against NumPy's C API, so that checking the arguments of a kernel co
 well under a microsecond: the array checks below read an array's type, flags, shape
 and data pointer directly. Only a failing check builds a message.
 """
-import math
-
 import numpy as np
 
 cimport numpy as cnp
@@ -16,25 +16,10 @@ from libc.math cimport isfinite
 
 cnp.import_array()
 
-FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
-
 
 def _describe(a):
     return f"{type(a).__name__}" if not isinstance(a, np.ndarray) else (
         f"array of shape {a.shape} and dtype {a.dtype}")
-
-
-def as_1d_array(value, name, contents):
-    """np.asarray(value), which must be 1-D; ValueError naming `name` and `contents`
-    (what its entries are, e.g. "class labels") otherwise."""
-    try:
-        arr = np.asarray(value)
-    except ValueError as exc:
-        raise ValueError(f"{name} could not be converted to an array: {exc}") from None
-    if arr.ndim != 1:
-        what = "a scalar" if arr.ndim == 0 else f"an array of shape {arr.shape}"
-        raise ValueError(f"{name} must be a 1-D array of {contents}, got {what}")
-    return arr
 
 
 cdef inline bint _is_float(cnp.ndarray a) noexcept:
@@ -42,17 +27,12 @@ cdef inline bint _is_float(cnp.ndarray a) noexcept:
     return (t == cnp.NPY_FLOAT32 or t == cnp.NPY_FLOAT64) and cnp.PyArray_ISNOTSWAPPED(a)
 
 
-cdef int float_typenum(object a) noexcept:
-    """NPY_FLOAT32 or NPY_FLOAT64 for an array that passed check_float_array."""
-    return cnp.PyArray_TYPE(<cnp.ndarray>a)
-
-
 cdef int check_float_array(str func, str name, object a, int ndim,
                            int typenum=-1) except -1:
     """`a` must be a C-contiguous float32/float64 ndarray with `ndim` dims.
 
     If `typenum` (NPY_FLOAT32 or NPY_FLOAT64) is given, `a` must have exactly that
-    dtype (mixing is an error). No copies are made here.
+    dtype (mixing is an error). No copies are made here. Returns a's dtype.
     """
     if not cnp.PyArray_Check(a):
         raise TypeError(f"{func}: '{name}' must be a numpy.ndarray; got {_describe(a)}")
@@ -70,7 +50,7 @@ cdef int check_float_array(str func, str name, object a, int ndim,
     if not cnp.PyArray_IS_C_CONTIGUOUS(arr):
         raise ValueError(f"{func}: '{name}' must be C-contiguous (row-major); got strides "
                          f"{a.strides} for shape {a.shape} (use np.ascontiguousarray)")
-    return 0
+    return cnp.PyArray_TYPE(arr)
 
 
 cdef int check_shape(str func, str name, object a, int ndim, const Py_ssize_t* shape,
@@ -138,6 +118,31 @@ cdef int check_separate(str func, str name, object out, str in_name, object a,
                      f"'{name}' to be a separate buffer")
 
 
+cdef int check_state(str func, object param, tuple names, tuple arrays) except -1:
+    """param and its same-shaped companions (grad read-only allowed; the rest are
+    updated in place): one dtype, one shape, writeable, pairwise separate memory."""
+    if not cnp.PyArray_Check(param) or cnp.PyArray_NDIM(<cnp.ndarray>param) == 0:
+        check_float_array(func, "param", param, 1)  # raises: not an array, or 0-D
+    cdef int ndim = cnp.PyArray_NDIM(<cnp.ndarray>param)
+    cdef int t = check_float_array(func, "param", param, ndim)
+    if not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>param):
+        raise ValueError(f"{func}: 'param' is read-only; it is updated in place")
+    cdef const Py_ssize_t* shape = <const Py_ssize_t*>cnp.PyArray_DIMS(<cnp.ndarray>param)
+    cdef Py_ssize_t i, j
+    for i in range(len(names)):
+        name, a = names[i], arrays[i]
+        check_float_array(func, name, a, ndim, t)
+        check_shape(func, name, a, ndim, shape, "param", param)
+        if name != "grad" and not cnp.PyArray_ISWRITEABLE(<cnp.ndarray>a):
+            raise ValueError(f"{func}: '{name}' is read-only; it is updated in place")
+        for j in range(-1, i):
+            seen_name, seen = ("param", param) if j < 0 else (names[j], arrays[j])
+            if overlap(a, seen):
+                raise ValueError(f"{func}: '{name}' overlaps '{seen_name}'; optimizer "
+                                 f"state, parameters and gradients must be separate arrays")
+    return t
+
+
 cdef object check_labels(str func, str name, object labels, Py_ssize_t n_rows):
     """Integer class indices of shape (n_rows,) -> a C-contiguous int64 array."""
     if not cnp.PyArray_Check(labels):
@@ -158,30 +163,22 @@ cdef object check_labels(str func, str name, object labels, Py_ssize_t n_rows):
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-def check_label_range(func, name, labels, n_classes):
+cdef int check_label_range(str func, str name, object labels,
+                           Py_ssize_t n_classes) except -1:
     """Raise ValueError naming the first label outside [0, n_classes)."""
     bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
     if bad.size:
         i = int(bad[0])
         raise ValueError(f"{func}: '{name}'[{i}] = {int(labels[i])} is outside "
                          f"[0, {n_classes}) ({bad.size} labels out of range)")
+    return 0
 
 
-cdef object _get_num_threads = None
-
-
-cdef int check_positive_threads(str func, object n_threads) except -1:
-    """`n_threads` (None: nnkernels.get_num_threads()) as an int >= 1."""
-    global _get_num_threads
-    if n_threads is None:
-        if _get_num_threads is None:
-            from nnkernels._threads import get_num_threads
-            _get_num_threads = get_num_threads
-        return _get_num_threads()
-    if isinstance(n_threads, bool) or not isinstance(n_threads, (int, np.integer)) \
-            or n_threads < 1:
-        raise ValueError(f"{func}: 'n_threads' must be an int >= 1; got {n_threads!r}")
-    return n_threads
+cdef long integer_arg(str func, str name, object value, long low) except? -1:
+    """check_integer's whole rule: an int (Python or NumPy, not bool) >= low."""
+    if isinstance(value, bool) or not isinstance(value, (int, np.integer)) or value < low:
+        raise ValueError(f"{func}: '{name}' must be an int >= {low}; got {value!r}")
+    return value
 
 
 cpdef double check_hyperparameter(str func, str name, object value, object low=None,

@@ -51,9 +51,10 @@ def test_installed_package_ships_pxd_files():
             pytest.fail("the installed nnkernels has no .pxd files")
         pytest.skip("editable install: the .pxd files are read from the source tree")
     for name in ("__init__", "_blas", "_activations", "_losses", "_optim", "_online",
-                 "_common"):
+                 "_common", "_openmp"):
         assert (root / "nnkernels" / f"{name}.pxd").exists(), name
-    for header in ("nk_loops.h", "nk_sync.h"):
+    for header in ("nk_loops.h", "nk_base.h", "nk_math.h", "nk_activations_t.h",
+                   "nk_losses_t.h", "nk_optim_t.h", "nk_openmp.h", "nk_sync.h"):
         assert (Path(nnkernels.get_include()) / header).exists(), header
 
 

@@ -5,7 +5,8 @@ across the same OpenMP threads when the kernels' OpenBLAS is their own, pinned t
 thread: nnkernels/_blas.pyx) and the thread pools of the other BLAS libraries loaded in
 the process (NumPy's, SciPy's, through threadpoolctl), so that nothing asks for more
 threads than the caller allowed. The default is the number of cores this process may
-run on.
+run on. The count itself lives in the compiled nnkernels._openmp, which the kernels
+read.
 """
 import os
 
@@ -14,15 +15,12 @@ import nnkernels._openmp as _openmp
 from nnkernels._checks import thread_count
 
 _controller = None
-_num_threads = None
 
 
 def available_cpus():
-    """How many CPUs this process may run on (its affinity mask on Linux)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # not on Linux
-        return max(1, os.cpu_count() or 1)
+    """How many CPUs this process may run on (its affinity mask on Linux): the default
+    thread count, kept by the compiled _openmp."""
+    return _openmp.available_cores()
 
 
 def _blas_controller():
@@ -41,10 +39,7 @@ _default_num_threads = available_cpus
 
 def get_num_threads():
     """The thread count the kernels use (OpenMP loops and BLAS), an int >= 1."""
-    global _num_threads
-    if _num_threads is None:
-        _num_threads = available_cpus()
-    return _num_threads
+    return _openmp.get_num_threads()
 
 
 def set_num_threads(n):
@@ -60,10 +55,9 @@ def set_num_threads(n):
         The previous thread count. ``with nnkernels.num_threads(n):`` restores it
         on exit.
     """
-    global _num_threads
     n = thread_count("set_num_threads", n)
     previous = get_num_threads()
-    _num_threads = n
+    _openmp.set_num_threads(n)
     for pool in _other_pools():
         _blas_controller().select(filepath=pool["filepath"]).limit(limits=n)
     _blas._blas_threads_set(n)
@@ -114,8 +108,7 @@ class num_threads:
         return self
 
     def __exit__(self, *exc):
-        global _num_threads
-        _num_threads = self._previous
+        _openmp.set_num_threads(self._previous)
         for pool in self._saved_blas:
             if not (_blas.pinned() and is_kernels_blas(pool)):
                 _blas_controller().select(filepath=pool["filepath"]).limit(
