@@ -33,6 +33,12 @@ cimport openmp
 from libc.stdlib cimport calloc, free
 from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
 from libc.stdint cimport int64_t
+from libc.signal cimport SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP
+from posix.signal cimport SIG_BLOCK, SIG_SETMASK, sigdelset, sigfillset
+from posix.types cimport sigset_t
+
+cdef extern from "<signal.h>" nogil:
+    int pthread_sigmask(int how, const sigset_t* set, sigset_t* old)
 from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlerror, dlopen, dlsym
 
 from nnkernels._common cimport row_stride
@@ -351,13 +357,29 @@ cdef bint _onednn_sgemm(bint trans_a, bint trans_b, float alpha, const float* a,
     # across the kernels' threads themselves. The ICV is per thread (a few ns to set).
     # False: oneDNN refused the arguments (a dnnl_status_t other than success); the
     # caller then computes the product with OpenBLAS.
+    #
+    # Asynchronous signals are blocked in the calling thread for the call (the kernel
+    # delivers them to another thread, or when the call ends): a signal handled on a
+    # thread inside dnnl_sgemm corrupted the heap (Ctrl-C during a product, 2023.2 wheel,
+    # AMD Zen 1: "malloc(): unaligned tcache chunk detected" within seconds of a signal
+    # every 5 ms; tests/test_gemm_choice.py sends them). Two system calls per product.
     cdef int saved = openmp.omp_get_max_threads()
+    cdef sigset_t block, previous
+    sigfillset(&block)
+    sigdelset(&block, SIGSEGV)
+    sigdelset(&block, SIGBUS)
+    sigdelset(&block, SIGFPE)
+    sigdelset(&block, SIGILL)
+    sigdelset(&block, SIGTRAP)
+    sigdelset(&block, SIGABRT)
+    pthread_sigmask(SIG_BLOCK, &block, &previous)
     if saved != 1:
         openmp.omp_set_num_threads(1)
     cdef int status = _dnnl_sgemm(b'T' if trans_a else b'N', b'T' if trans_b else b'N',
                                   m, n, k, alpha, a, lda, b, ldb, beta, c, ldc)
     if saved != 1:
         openmp.omp_set_num_threads(saved)
+    pthread_sigmask(SIG_SETMASK, &previous, NULL)
     return status == 0
 
 

@@ -38,7 +38,7 @@ cdef object check_out(str func, str name, object out, int ndim, const Py_ssize_t
                       int typenum)
 
 cdef object check_labels(str func, str name, object labels, Py_ssize_t n_rows)
-cdef int check_label_range(str func, str name, object labels, Py_ssize_t n_classes) except -1
+cpdef int check_label_range(str func, str name, object labels, Py_ssize_t n_classes) except -1
 cdef long integer_arg(str func, str name, object value, long low) except? -1
 cpdef double check_hyperparameter(str func, str name, object value, object low=*,
                                   object high=*, bint low_open=*,

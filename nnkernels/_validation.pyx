@@ -16,6 +16,9 @@ from libc.math cimport isfinite
 
 cnp.import_array()
 
+#: The dtypes the kernels compute in (the Python layer's checks read this one tuple).
+FLOAT_DTYPES = (np.dtype(np.float32), np.dtype(np.float64))
+
 
 def _describe(a):
     return f"{type(a).__name__}" if not isinstance(a, np.ndarray) else (
@@ -163,8 +166,8 @@ cdef object check_labels(str func, str name, object labels, Py_ssize_t n_rows):
     return np.ascontiguousarray(arr, dtype=np.int64)
 
 
-cdef int check_label_range(str func, str name, object labels,
-                           Py_ssize_t n_classes) except -1:
+cpdef int check_label_range(str func, str name, object labels,
+                            Py_ssize_t n_classes) except -1:
     """Raise ValueError naming the first label outside [0, n_classes)."""
     bad = np.flatnonzero((labels < 0) | (labels >= n_classes))
     if bad.size:

@@ -368,3 +368,37 @@ def test_build_info_and_cli_show_the_choice(onednn, cache_home, keep_choice, qui
     assert f"GEMM float32: {gemm['float32_gemm']}" in out
     assert f"oneDNN {_blas.onednn_version()}" in out
     assert "measured openblas:" in out and "measured onednn:" in out
+
+
+SIGNALS_DURING_PRODUCTS = """
+import os, signal, sys, threading, time
+from nnkernels import _blas, _gemm_choice
+caught = []
+signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
+products = _gemm_choice._products()[0]
+assert _gemm_choice._load_onednn() is None
+
+def shoot():
+    for _ in range(150):
+        time.sleep(0.005)
+        os.kill(os.getpid(), signal.SIGINT)
+
+threading.Thread(target=shoot, daemon=True).start()
+for _ in range(40):
+    _blas._time_products(products, sys.argv[1], 2, "one", 2)
+_gemm_choice.measure(rounds=3)
+print(len(caught))
+"""
+
+
+@pytest.mark.parametrize("library", ["openblas", "onednn"])
+def test_signals_during_products_are_handled_and_corrupt_nothing(onednn, library):
+    """Ctrl-C arriving while a thread is inside a product (every 5 ms, on the thread
+    that runs them): oneDNN corrupted the heap (abort or segfault within a second)
+    before its calls blocked asynchronous signals."""
+    from conftest import PACKAGE_PARENT
+    env = {**os.environ, "PYTHONPATH": PACKAGE_PARENT, "NNKERNELS_GEMM": "openblas"}
+    proc = subprocess.run([sys.executable, "-c", SIGNALS_DURING_PRODUCTS, library],
+                          capture_output=True, text=True, env=env, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert int(proc.stdout.split()[-1]) > 0   # the handler ran: signals were not lost
