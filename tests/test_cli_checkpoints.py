@@ -25,7 +25,7 @@ RUN = ["train", "classifier", "--limit", "400", "--epochs", "40", "--batch-size"
 
 def _state(model):
     opt = model.optimizer
-    return model.get_weights() + [s[k] for s in opt.state for k in opt._state_names] + [
+    return model.get_weights() + [s[k] for s in opt.state for k in opt.state_names] + [
         np.array([opt.iterations, opt.lr])]
 
 

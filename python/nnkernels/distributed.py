@@ -207,10 +207,7 @@ class _LayerShard:
         loss = model.loss.forward(out, yb)
         model.backward(model.loss.backward())
         self.grads *= idx.shape[0] / global_rows  # the shard's share of the global mean
-        hits = 0
-        if model.loss.target_kind == "labels":
-            hits = int(np.count_nonzero(out.argmax(axis=1) == yb))
-        return loss, hits
+        return loss, model.loss.correct(out, yb)
 
     def update(self):
         self.model.optimizer.step()

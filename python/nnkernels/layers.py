@@ -9,6 +9,7 @@ import numpy as np
 
 import nnkernels.kernels as kernels
 from nnkernels._checks import float_dtype, positive_int
+from nnkernels._compiled import why_not
 
 ACTIVATIONS = (None, "relu", "sigmoid")
 INITIALIZERS = ("glorot_normal", "glorot_uniform", "he_normal", "zeros")
@@ -80,7 +81,12 @@ class Dense:
     ----------
     weight : Parameter of shape (in_features, out_features)
     bias : Parameter of shape (out_features,)
+
+    A subclass that keeps ``forward`` and ``backward`` trains and predicts in the
+    compiled step as Dense does; one that redefines them runs layer by layer.
     """
+
+    compiled = True   # the compiled step computes this class's forward and backward
 
     def __init__(self, in_features, out_features, activation="relu", init="glorot_normal",
                  dtype="float32", seed=None):
@@ -113,6 +119,10 @@ class Dense:
     def zero_grad(self):
         for p in self.parameters():
             p.grad[...] = 0
+
+    def why_not_compiled(self):
+        """None when the compiled step computes this layer; else why not."""
+        return why_not(self, ("forward", "backward"), "the layer")
 
     def get_config(self):
         return {"type": "Dense", "in_features": self.in_features,

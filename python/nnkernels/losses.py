@@ -6,13 +6,16 @@ batch of a given size). ``forward`` returns the loss; ``backward`` returns dL/d(
 import numpy as np
 
 import nnkernels.kernels as kernels
+from nnkernels._compiled import why_not
 
 
 class Loss:
     name = ""
+    compiled = False  # True on the losses the compiled step computes (by their name)
 
     def __init__(self):
         self._grad = None
+        self._hits = None   # (predicted labels, hit flags) buffers of correct()
 
     def _grad_buffer(self, like):
         if self._grad is None or self._grad.shape != like.shape or self._grad.dtype != like.dtype:
@@ -35,6 +38,16 @@ class Loss:
     def get_config(self):
         return {"type": type(self).__name__}
 
+    def correct(self, output, targets):
+        """How many rows of a batch's network output are right: for class labels, the
+        rows whose largest output is at the label (the compiled step counts them the
+        same way); 0 for other targets."""
+        return 0
+
+    def why_not_compiled(self):
+        """None when the compiled step computes this loss; else why not."""
+        return why_not(self, ("forward", "backward", "output"), "the loss")
+
     def __repr__(self):
         return f"{type(self).__name__}()"
 
@@ -45,6 +58,7 @@ class SoftmaxCrossEntropy(Loss):
     The network's last layer is linear; ``output`` gives softmax probabilities.
     """
 
+    compiled = True
     name = "softmax_cross_entropy"
     target_kind = "labels"
 
@@ -54,10 +68,20 @@ class SoftmaxCrossEntropy(Loss):
     def output(self, z, out=None):
         return kernels.softmax(z, out)
 
+    def correct(self, output, targets):
+        n = output.shape[0]
+        if self._hits is None or self._hits[0].shape[0] < n:
+            self._hits = (np.empty(n, np.int64), np.empty(n, bool))
+        predicted, hit = self._hits[0][:n], self._hits[1][:n]
+        np.argmax(output, axis=1, out=predicted)
+        np.equal(predicted, targets, out=hit)
+        return int(np.count_nonzero(hit))
+
 
 class MeanSquaredError(Loss):
     """mean((pred - target)^2) over all elements; pred and target of shape (n, m)."""
 
+    compiled = True
     name = "mse"
     target_kind = "values"
 
@@ -71,6 +95,7 @@ class SigmoidBinaryCrossEntropy(Loss):
     The network's last layer is linear; ``output`` gives probabilities.
     """
 
+    compiled = True
     name = "binary_cross_entropy"
     target_kind = "values"
 

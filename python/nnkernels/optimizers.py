@@ -9,12 +9,15 @@ import numpy as np
 
 import nnkernels.kernels as kernels
 from nnkernels._checks import hyperparameter as check_hyperparameter, learning_rate
+from nnkernels._compiled import why_not
 
 
 class Optimizer:
     """Base class: parameters, learning rate, state and its (de)serialisation."""
 
-    _state_names = ()
+    state_names = ()
+    compiled = False  # True on the optimizers the compiled step runs
+    compiled_kind = None  # their name in the step ("rmsprop", "sgd", "adam")
 
     def __init__(self, params=None, *, lr):
         self.lr = learning_rate(type(self).__name__, lr)
@@ -27,7 +30,7 @@ class Optimizer:
     def add_params(self, params):
         """Attach Parameters (anything with .data and .grad); state starts at zero."""
         for p in params:
-            state = {name: np.zeros_like(p.data) for name in self._state_names}
+            state = {name: np.zeros_like(p.data) for name in self.state_names}
             self.params.append(p)
             self.state.append(state)
 
@@ -48,6 +51,10 @@ class Optimizer:
     def hyperparameters(self):
         raise NotImplementedError
 
+    def why_not_compiled(self):
+        """None when the compiled step runs this optimizer's update; else why not."""
+        return why_not(self, ("step", "_update"), "the optimizer")
+
     def state_dict(self):
         """{'type', 'hyperparameters', 'iterations', 'state': [{name: array}, ...]}."""
         return {"type": type(self).__name__, "hyperparameters": self.hyperparameters(),
@@ -65,13 +72,13 @@ class Optimizer:
                              f"{len(self.state)}")
         checked = type(self)(None, **state_dict["hyperparameters"])  # validates the values
         for ours, theirs in zip(self.state, state_dict["state"]):
-            for name in self._state_names:
+            for name in self.state_names:
                 if np.shape(theirs[name]) != ours[name].shape:
                     raise ValueError(f"{type(self).__name__}.load_state_dict: '{name}' has "
                                      f"shape {np.shape(theirs[name])}; expected "
                                      f"{ours[name].shape}")
         for ours, theirs in zip(self.state, state_dict["state"]):
-            for name in self._state_names:
+            for name in self.state_names:
                 ours[name][...] = theirs[name]
         for name in checked.hyperparameters():
             setattr(self, name, getattr(checked, name))
@@ -94,7 +101,8 @@ class RMSProp(Optimizer):
     epsilon="inside")``, available as :meth:`RMSProp.gorgonia`.
     """
 
-    _state_names = ("cache",)
+    compiled, compiled_kind = True, "rmsprop"
+    state_names = ("cache",)
 
     def __init__(self, params=None, *, lr=1e-3, rho=0.9, eps=1e-8, weight_decay=0.0,
                  epsilon="outside"):
@@ -131,7 +139,8 @@ class SGD(Optimizer):
     w -= lr * (g + momentum * v if nesterov else v)   (w -= lr * g without momentum)
     """
 
-    _state_names = ("velocity",)
+    compiled, compiled_kind = True, "sgd"
+    state_names = ("velocity",)
 
     def __init__(self, params=None, *, lr=0.01, momentum=0.0, weight_decay=0.0,
                  nesterov=False):
@@ -159,7 +168,8 @@ class Adam(Optimizer):
     w -= lr / (1 - b1**t) * m / (sqrt(v) / sqrt(1 - b2**t) + eps)
     """
 
-    _state_names = ("m", "v")
+    compiled, compiled_kind = True, "adam"
+    state_names = ("m", "v")
 
     def __init__(self, params=None, *, lr=1e-3, beta1=0.9, beta2=0.999, eps=1e-8,
                  weight_decay=0.0, decoupled_weight_decay=False):

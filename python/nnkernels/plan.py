@@ -9,9 +9,9 @@ and purpose; it is rebuilt when any of them, the architecture, the loss or the
 optimizer changes, or when a parameter's array was replaced (assigning a new array
 to ``layer.weight.data`` is noticed here, and the new values are adopted).
 
-Models the plan does not cover (a layer other than Dense, an optimizer or loss
-subclassed by the user, an optimizer over other parameters) train layer by layer;
-``uses_plan(model)`` says which.
+Models the plan does not cover (a layer other than Dense, a subclass that redefines
+the maths of a layer, loss or optimizer, an optimizer over other parameters) train
+layer by layer; ``why_not_compiled(model)`` says which, and why.
 
 `fit` measures its own speed as it goes (`TeamSize`): when the machine is busy
 enough that the plan's threads run slower than one, it trains on one until the
@@ -22,9 +22,9 @@ import time
 
 import numpy as np
 
-from nnkernels import _gemm_choice, _plan, losses as _losses, optimizers as _optimizers
+import nnkernels._gemm_choice as _gemm_choice
+import nnkernels._plan as _plan
 from nnkernels._threads import get_num_threads
-from nnkernels.layers import Dense
 
 # Below this many floating-point operations per call of a step's products, the
 # plan runs on one thread: a barrier costs ~0.3-1 us, waking the region 15-50 us.
@@ -92,9 +92,9 @@ def gradients_with_room(model, extra):
 
 def flatten_optimizer_state(optimizer, dtype):
     """Keep each named state of `optimizer` (RMSProp's cache, Adam's m and v, ...) in
-    one flat buffer; returns them in _state_names order."""
+    one flat buffer; returns them in state_names order."""
     flats = []
-    for name in optimizer._state_names:
+    for name in optimizer.state_names:
         def assign(views, name=name):
             for state, v in zip(optimizer.state, views):
                 state[name] = v
@@ -103,25 +103,34 @@ def flatten_optimizer_state(optimizer, dtype):
     return flats
 
 
-_PLAN_OPTIMIZERS = {_optimizers.RMSProp: "rmsprop", _optimizers.SGD: "sgd",
-                    _optimizers.Adam: "adam"}
-_PLAN_LOSSES = (_losses.SoftmaxCrossEntropy, _losses.MeanSquaredError,
-                _losses.SigmoidBinaryCrossEntropy)
+def why_not_compiled(model, training=True):
+    """The one entry that decides how a model runs: None when its fit (training=True)
+    or its predict and evaluate run as a compiled plan, else why not (a layer, loss or
+    optimizer says so itself; see their ``why_not_compiled``). Those run layer by
+    layer, with the same results."""
+    for i, layer in enumerate(model.layers):
+        ask = getattr(layer, "why_not_compiled", None)
+        reason = ask() if ask else f"the layer {type(layer).__name__} has no compiled form"
+        if reason:
+            return f"layer {i}: {reason}"
+    if model.loss is not None and (reason := model.loss.why_not_compiled()):
+        return reason
+    if not training:
+        return None
+    opt = model.optimizer
+    if model.loss is None or opt is None:
+        return "the model is not compiled with a loss and an optimizer"
+    if (reason := opt.why_not_compiled()):
+        return reason
+    params = model.parameters()
+    if len(opt.params) != len(params) or not all(map(operator.is_, opt.params, params)):
+        return "the optimizer updates other parameters than the model's"
+    return None
 
 
 def uses_plan(model, training=True):
     """Whether model's fit (training=True) or predict/evaluate run as a compiled plan."""
-    if not all(type(layer) is Dense for layer in model.layers):
-        return False
-    if model.loss is not None and type(model.loss) not in _PLAN_LOSSES:
-        return False
-    if not training:
-        return True
-    opt = model.optimizer
-    if model.loss is None or type(opt) not in _PLAN_OPTIMIZERS:
-        return False
-    params = model.parameters()
-    return len(opt.params) == len(params) and all(a is b for a, b in zip(opt.params, params))
+    return why_not_compiled(model, training) is None
 
 
 def _threads_for(model, rows, training):
@@ -167,7 +176,7 @@ def plan_for(model, batch, training):
         cache[key] = (plan, buffers)
     if training:  # every call: a callback may have changed the learning rate
         opt = model.optimizer
-        plan.set_optimizer(_PLAN_OPTIMIZERS[type(opt)], **opt.hyperparameters())
+        plan.set_optimizer(opt.compiled_kind, **opt.hyperparameters())
     return plan
 
 

@@ -194,8 +194,7 @@ class Sequential:
             xb, yb = x[lo:lo + batch_size], y[lo:lo + batch_size]
             out = self.forward(xb)
             total += self.loss.forward(out, yb) * xb.shape[0]
-            if self.loss.target_kind == "labels":
-                correct += int(np.count_nonzero(out.argmax(axis=1) == yb))
+            correct += self.loss.correct(out, yb)
         return total / x.shape[0], correct
 
     def predict(self, x, batch_size=1000):

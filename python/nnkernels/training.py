@@ -71,18 +71,9 @@ class _Batches:
 def _layer_steps(model, batches, first_step=0, stop=None):
     """One epoch layer by layer, from `first_step` until stop['hit']: yields (step,
     rows, loss, correct) after each step."""
-    classifier = model.loss.target_kind == "labels"
-    pred_buf = np.empty(batches.rows, np.int64)
-    hit_buf = np.empty(batches.rows, bool)
     for step, xb, yb in batches.epoch(first_step, stop):
-        m = xb.shape[0]
         loss = model.train_step(xb, yb)
-        correct = 0
-        if classifier:
-            np.argmax(model.last_output, axis=1, out=pred_buf[:m])
-            np.equal(pred_buf[:m], yb, out=hit_buf[:m])
-            correct = int(np.count_nonzero(hit_buf[:m]))
-        yield step, m, loss, correct
+        yield step, xb.shape[0], loss, model.loss.correct(model.last_output, yb)
 
 
 # The plan runs this many seconds of steps per call (callbacks, the progress line and

@@ -249,7 +249,7 @@ def _compile(path, model, loss, optimizer, tensors):
         names = state_dict.parameter_names(model.layers)
         state = [{key: state_dict.take(path, tensors, f"optimizer.{name}.{key}", p.shape,
                                        p.data.dtype)
-                  for key in opt._state_names} for name, p in zip(names, opt.params)]
+                  for key in opt.state_names} for name, p in zip(names, opt.params)]
         iterations = optimizer.get("iterations", 0)
         if isinstance(iterations, bool) or not isinstance(iterations, int) or iterations < 0:
             raise fail(path, f"optimizer iterations must be an int >= 0; got {iterations!r}")
