@@ -126,11 +126,19 @@ cdef void _forward(floating* tag, State* p, Round* rd, int l, int b) noexcept no
 cdef void _loss(floating* tag, State* p, Round* rd, int b) noexcept nogil:
     """Per-row losses (and hits) into row_loss (row_hit), the gradient of the batch's
     mean loss into g[L - 1], for block b's rows."""
-    cdef Py_ssize_t i, r0, r1, m = p.dims[p.n_layers]
-    cdef const floating* z = <floating*>p.acts[p.n_layers]
+    cdef Py_ssize_t r0, r1, m = p.dims[p.n_layers]
     cdef Py_ssize_t n = p.loss_rows if p.loss_rows > 0 else rd.rows
     cdef double scale = 1.0 / n if p.loss == SOFTMAX_CE else 1.0 / (n * m)
     _part(rd.rows, b, p.nb_rows, 1, &r0, &r1)
+    _loss_rows(tag, p, rd, r0, r1, scale)
+
+
+cdef void _loss_rows(floating* tag, State* p, Round* rd, Py_ssize_t r0, Py_ssize_t r1,
+                     double scale) noexcept nogil:
+    """Rows r0..r1-1: each row's loss into row_loss (its hit into row_hit), the
+    gradient rows of the mean loss (times `scale`) into g[L - 1]."""
+    cdef Py_ssize_t i, m = p.dims[p.n_layers]
+    cdef const floating* z = <floating*>p.acts[p.n_layers]
     for i in range(r0, r1):
         p.row_loss[i] = loss_sum_rows(p.loss, z, m, <const floating*>rd.tin, m, rd.lin,
                                       <floating*>p.g[p.n_layers - 1], m, i, i + 1, m,
@@ -246,12 +254,7 @@ cdef void _infer_rows(floating* tag, State* p, Round* rd, int b) noexcept nogil:
             memcpy(out, z + r0 * dl, (r1 - r0) * dl * sizeof(floating))
         return
     scale = 1.0 / rd.rows if p.loss == SOFTMAX_CE else 1.0 / (rd.rows * dl)
-    for i in range(r0, r1):
-        p.row_loss[i] = loss_sum_rows(p.loss, z, dl, <const floating*>rd.tin, dl, rd.lin,
-                                      <floating*>p.g[p.n_layers - 1], dl, i, i + 1, dl,
-                                      scale)
-        if p.loss == SOFTMAX_CE:
-            p.row_hit[i] = _argmax(z + i * dl, dl) == rd.lin[i]
+    _loss_rows(tag, p, rd, r0, r1, scale)
 
 
 cdef void _block(floating* tag, State* p, Round* rd, Phase* ph, int b, int tid) noexcept nogil:

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nnkernels
-from nnkernels import _blas, _gemm_choice, kernels
+from nnkernels import _blas, _gemm_choice, _gemm_timing, kernels
 
 
 @pytest.fixture(scope="module")
@@ -205,8 +205,8 @@ def test_measure_times_both_libraries_and_picks_one(onednn, keep_choice):
 
 def test_first_use_measures_and_writes_the_cache_atomically(onednn, cache_home, keep_choice,
                                                             quick_measure, monkeypatch):
-    monkeypatch.setattr(_gemm_choice, "_load_average", lambda: 0.1)  # a calm machine
-    monkeypatch.setattr(_gemm_choice, "SPLIT_BUSY_FACTOR", float("inf"))
+    monkeypatch.setattr(_gemm_timing, "_load_average", lambda: 0.1)  # a calm machine
+    monkeypatch.setattr(_gemm_timing, "SPLIT_BUSY_FACTOR", float("inf"))
     replaced = []
     real_replace = os.replace
     monkeypatch.setattr(os, "replace", lambda src, dst: (replaced.append((src, dst)),
@@ -235,7 +235,7 @@ def test_first_use_measures_and_writes_the_cache_atomically(onednn, cache_home, 
 def test_a_measurement_under_heavy_load_is_provisional(onednn, cache_home, keep_choice,
                                                        quick_measure, monkeypatch, load,
                                                        provisional):
-    monkeypatch.setattr(_gemm_choice, "_load_average", lambda: load)
+    monkeypatch.setattr(_gemm_timing, "_load_average", lambda: load)
     _gemm_choice.remeasure()
     entry = _gemm_choice.read_cache(_gemm_choice.machine_key())
     if entry["measurement"]["split_not_timed_busy"]:
