@@ -2,7 +2,7 @@
 
 The classifier's 8 and the autoencoder's 11 products of one training step at batch 100
 (forward x @ W, weight gradient x^T dy, input gradient dy W^T), float32, through the
-kernels' own GEMM entry (nnkernels/_blas.pyx, _time_products: the loops run in C):
+kernels' own GEMM entry (nnkernels/_blas_probe.pyx, time_products: the loops run in C):
 
 - ``one``: one thread, each product whole (gemm_rows);
 - ``split``: one parallel region of THREADS OpenMP threads, each product split by
@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import cpu_description  # noqa: E402
 
 import nnkernels  # noqa: E402
-from nnkernels import _blas, _gemm_choice  # noqa: E402
+from nnkernels import _blas, _blas_probe, _gemm_choice  # noqa: E402
 
 MODELS = {"classifier": (784, 250, 100, 10), "autoencoder": (784, 250, 50, 250, 784)}
 BATCH = 100
@@ -66,11 +66,11 @@ def thread_check(products, threads, repeats=200):
     # From the main thread, with the OpenMP thread count at `threads`: held to the
     # calling thread, oneDNN uses one CPU's time.
     c0, t0 = cpu_seconds(), time.perf_counter()
-    _blas._time_products(products, "onednn", 1, "one", repeats // 2)
+    _blas_probe.time_products(products, "onednn", 1, "one", repeats // 2)
     one = (cpu_seconds() - c0) / (time.perf_counter() - t0)
     tasks_before = len(os.listdir("/proc/self/task"))
     c0, t0 = cpu_seconds(), time.perf_counter()
-    _blas._time_products(products, "onednn", threads, "split", repeats)
+    _blas_probe.time_products(products, "onednn", threads, "split", repeats)
     c1, t1 = cpu_seconds(), time.perf_counter()
     tasks_after = len(os.listdir("/proc/self/task"))
     time.sleep(0.5)
@@ -106,13 +106,13 @@ def main():
     for name, (products, _) in sets.items():  # warm-up: JIT, priming, page faults
         for lib in libs:
             for mode, nt in modes:
-                _blas._time_products(products, lib, nt, mode, 2)
+                _blas_probe.time_products(products, lib, nt, mode, 2)
     for r in range(args.rounds):
         for name, (products, _) in sets.items():
             for mode, nt in modes:
                 for lib in (libs if r % 2 == 0 else libs[::-1]):
                     cpu0 = time.thread_time()
-                    s = _blas._time_products(products, lib, nt, mode, args.repeats)
+                    s = _blas_probe.time_products(products, lib, nt, mode, args.repeats)
                     runs.setdefault((name, mode, lib), []).append(s / args.repeats)
                     if mode == "one":  # the calling thread's CPU time: the work alone,
                         # without the time it waited for a core on a busy machine

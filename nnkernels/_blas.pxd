@@ -38,3 +38,17 @@ cdef void gemm(bint trans_a, bint trans_b, floating alpha,
 # BLAS other than OpenBLAS); setting it changes it for the whole process.
 cdef int blas_get_threads() noexcept nogil
 cdef void blas_set_threads(int n) noexcept nogil
+
+# Thread t of nt threads of a parallel region: its block of c's columns (rows when c is
+# taller than wide), as gemm_threads and the plans split a product.
+cdef void gemm_block(int t, int nt, bint trans_a, bint trans_b, floating alpha,
+                     const floating* a, Py_ssize_t s_a, const floating* b,
+                     Py_ssize_t s_b, floating beta, floating* c, Py_ssize_t s_c,
+                     Py_ssize_t m, Py_ssize_t n, Py_ssize_t k) noexcept nogil
+
+# float32 c (m, n) = op(a) op(b) on a library's own n_threads threads (0: OpenBLAS,
+# 1: oneDNN, which must be loaded), from the calling thread; for measurements.
+cdef void library_sgemm(int library, bint trans_a, bint trans_b, const float* a,
+                        Py_ssize_t s_a, const float* b, Py_ssize_t s_b, float* c,
+                        Py_ssize_t s_c, Py_ssize_t m, Py_ssize_t n, Py_ssize_t k,
+                        int n_threads) noexcept nogil

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nnkernels
-from nnkernels import _blas, _gemm_choice, _gemm_timing, kernels
+from nnkernels import _blas, _blas_probe, _gemm_choice, _gemm_timing, kernels
 
 
 @pytest.fixture(scope="module")
@@ -115,15 +115,15 @@ def test_onednn_strided_rows_and_column_split(use_onednn, rng, m, k, n, trans_a,
     b = _strided(rng, *((n, k) if trans_b else (k, n)), pad=3)
     c_base = np.full((m, n + 7), 123.0, np.float32)
     c = c_base[:, :n]
-    _blas._gemm_view(trans_a, trans_b, 1.0, a, b, 0.0, c, n_threads)
+    _blas_probe.gemm_view(trans_a, trans_b, 1.0, a, b, 0.0, c, n_threads)
     ref = _ref(a, b, trans_a, trans_b)
     _close(c, ref, k)
     np.testing.assert_array_equal(c_base[:, n:], 123.0)  # nothing beyond each row
     again = np.zeros_like(c_base)[:, :n]
-    _blas._gemm_view(trans_a, trans_b, 1.0, a, b, 0.0, again, n_threads)
+    _blas_probe.gemm_view(trans_a, trans_b, 1.0, a, b, 0.0, again, n_threads)
     np.testing.assert_array_equal(again, c)  # the same bits on every call
     acc = c.copy()
-    _blas._gemm_view(trans_a, trans_b, 0.5, a, b, 2.0, acc, n_threads)
+    _blas_probe.gemm_view(trans_a, trans_b, 0.5, a, b, 2.0, acc, n_threads)
     _close(acc, 2.5 * ref, k)
 
 
@@ -134,7 +134,7 @@ def test_onednn_empty_shapes(use_onednn, m, k, n):
     kernels.gemm(a, b, out, beta=0.5)
     np.testing.assert_array_equal(out, np.full((m, n), 3.5, np.float32))
     assert kernels.gemm(a, b).shape == (m, n)
-    _blas._gemm_view(False, False, 1.0, a, b, 0.0, out, 2)
+    _blas_probe.gemm_view(False, False, 1.0, a, b, 0.0, out, 2)
     np.testing.assert_array_equal(out, np.zeros((m, n), np.float32))
 
 
@@ -165,7 +165,7 @@ def test_one_openmp_runtime_and_no_threads_of_its_own(use_onednn, rng):
         for _ in range(20):
             kernels.gemm(x, w, n_threads=2)
             kernels.gemm(x, w, n_threads=1)
-            _blas._gemm_view(False, False, 1.0, x, w, 0.0, np.empty((100, 250), np.float32), 2)
+            _blas_probe.gemm_view(False, False, 1.0, x, w, 0.0, np.empty((100, 250), np.float32), 2)
         after = len(os.listdir("/proc/self/task"))
     assert after == before
 
@@ -372,7 +372,7 @@ def test_build_info_and_cli_show_the_choice(onednn, cache_home, keep_choice, qui
 
 SIGNALS_DURING_PRODUCTS = """
 import os, signal, sys, threading, time
-from nnkernels import _blas, _gemm_choice
+from nnkernels import _blas, _blas_probe, _gemm_choice
 caught = []
 signal.signal(signal.SIGINT, lambda signum, frame: caught.append(signum))
 products = _gemm_choice._products()[0]
@@ -385,7 +385,7 @@ def shoot():
 
 threading.Thread(target=shoot, daemon=True).start()
 for _ in range(40):
-    _blas._time_products(products, sys.argv[1], 2, "one", 2)
+    _blas_probe.time_products(products, sys.argv[1], 2, "one", 2)
 _gemm_choice.measure(rounds=3)
 print(len(caught))
 """

@@ -5,7 +5,7 @@ ratios."""
 import os
 import time
 
-from nnkernels import _blas
+import nnkernels._blas_probe as _blas_probe
 
 #: oneDNN replaces OpenBLAS only if its median time is below (1 - MARGIN) of OpenBLAS's.
 MARGIN = 0.03
@@ -67,7 +67,7 @@ def measure(n_threads=None, rounds=ROUNDS, time_budget=TIME_BUDGET):
     started = time.perf_counter()
     for lib in libraries:  # warm-up: oneDNN generates its kernels, OpenBLAS primes
         for mode, products, threads in modes:
-            _blas._time_products(products, lib, threads, "one" if mode == "gemv" else
+            _blas_probe.time_products(products, lib, threads, "one" if mode == "gemv" else
                                  mode, 1)
     done, split_busy = 0, False
     for r in range(rounds):
@@ -120,9 +120,9 @@ def _timed(products, lib, threads, mode, repeats):
     without the time a busy machine makes it wait for one), the wall clock for the split
     across threads (where waiting for each other at barriers is part of the cost)."""
     if mode == "split":
-        return _blas._time_products(products, lib, threads, "split", repeats)
+        return _blas_probe.time_products(products, lib, threads, "split", repeats)
     start = time.thread_time()
-    _blas._time_products(products, lib, threads, "one", repeats)
+    _blas_probe.time_products(products, lib, threads, "one", repeats)
     return time.thread_time() - start
 
 
