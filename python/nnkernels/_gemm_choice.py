@@ -236,6 +236,7 @@ def ensure():
 
 def remeasure():
     """Measure now, apply the result and write it to the cache."""
+    _load_onednn()   # timed if it loads
     result = measure()
     key = machine_key()
     load = result["load_average"]

@@ -5,7 +5,9 @@ ratios."""
 import os
 import time
 
+import nnkernels._blas as _blas
 import nnkernels._blas_probe as _blas_probe
+import nnkernels._threads as _threads
 
 #: oneDNN replaces OpenBLAS only if its median time is below (1 - MARGIN) of OpenBLAS's.
 MARGIN = 0.03
@@ -55,11 +57,9 @@ def measure(n_threads=None, rounds=ROUNDS, time_budget=TIME_BUDGET):
         ``split_not_timed_busy`` (the split took over SPLIT_BUSY_FACTOR times one
         thread's time after two rounds: left out of the decision).
     """
-    from nnkernels import _threads
-    # Loading oneDNN is the choice module's (it keeps why it failed); it imports this one.
-    from nnkernels._gemm_choice import _load_onednn
     nt = _threads.get_num_threads() if n_threads is None else n_threads
-    libraries = ["openblas"] + (["onednn"] if _load_onednn() is None else [])
+    # oneDNN is timed when loaded (nnkernels._gemm_choice loads it, and says why not).
+    libraries = ["openblas"] + (["onednn"] if _blas.onednn_path() is not None else [])
     step, one_row = _products()
     modes = [("one", step, 1)] + ([("split", step, nt)] if nt > 1 else [])
     modes.append(("gemv", one_row, 1))
