@@ -68,11 +68,14 @@ def _adopt(owner, attr, arrays, dtype, assign):
 def flatten_parameters(model):
     """Keep model's parameters and their gradients in one flat buffer each."""
     params = model.parameters()
-    data = _adopt(model, "_flat_data", [p.data for p in params], model.dtype,
-                  lambda views: [setattr(p, "data", v) for p, v in zip(params, views)])
-    grads = _adopt(model, "_flat_grad", [p.grad for p in params], model.dtype,
-                   lambda views: [setattr(p, "grad", v) for p, v in zip(params, views)])
-    return data, grads
+    return _flat(model, params, "data"), _flat(model, params, "grad")
+
+
+def _flat(model, params, kind):
+    """The flat buffer of the params' `kind` ("data" or "grad") arrays, adopted anew
+    when one was replaced."""
+    return _adopt(model, f"_flat_{kind}", [getattr(p, kind) for p in params], model.dtype,
+                  lambda views: [setattr(p, kind, v) for p, v in zip(params, views)])
 
 
 def gradients_with_room(model, extra):
@@ -148,11 +151,9 @@ def plan_for(model, batch, training):
     if model.dtype == np.float32:
         _gemm_choice.ensure()   # the GEMM library is chosen before the first product
     params = model.parameters()
-    data = _adopt(model, "_flat_data", [p.data for p in params], model.dtype,
-                  lambda views: [setattr(p, "data", v) for p, v in zip(params, views)])
+    data = _flat(model, params, "data")
     if training:
-        grads = _adopt(model, "_flat_grad", [p.grad for p in params], model.dtype,
-                       lambda views: [setattr(p, "grad", v) for p, v in zip(params, views)])
+        grads = _flat(model, params, "grad")
         states = flatten_optimizer_state(model.optimizer, model.dtype)
         buffers = (data.array, grads.array, *(s.array for s in states))
     else:
