@@ -342,9 +342,17 @@ cdef void _work(floating* tag, State* p, Py_ssize_t rounds, int tid, int team) n
 
 cdef void run_team(floating* tag, State* p, int threads) noexcept nogil:
     cdef Py_ssize_t r, rounds = _program(p)
+    cdef int k, widest = 1
     nk_team_init(&p.team)
     p.stop = 0
     p.total_loss, p.total_hits = 0, 0
+    for k in range(p.n_phases):
+        if p.phases[k].blocks > widest:
+            widest = p.phases[k].blocks
+    # More threads than the widest phase has blocks would only wait (and, on a busy
+    # machine, hold the call's end until the operating system runs them).
+    if threads > widest:
+        threads = widest
     if threads > p.max_threads:
         threads = p.max_threads
     if threads <= 1:

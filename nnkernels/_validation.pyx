@@ -13,6 +13,7 @@ import numpy as np
 
 cimport numpy as cnp
 from libc.math cimport isfinite
+from libc.stdint cimport uint32_t, uint64_t
 
 cnp.import_array()
 
@@ -200,3 +201,27 @@ cpdef double check_hyperparameter(str func, str name, object value, object low=N
                     f"{')' if high_open or high is None else ']'}")
         raise ValueError(f"{func}: '{name}' must be in {interval}; got {v!r}")
     return v
+
+
+def all_finite_floats(cnp.ndarray x):
+    """Whether every element of x (C-contiguous, float32 or float64, native byte order)
+    is finite: no NaN or infinity. One pass over the exponent bits, without the GIL."""
+    if not (_is_float(x) and cnp.PyArray_IS_C_CONTIGUOUS(x)):
+        raise ValueError(f"all_finite_floats: 'x' must be a C-contiguous float32 or "
+                         f"float64 array; got {_describe(x)}")
+    cdef Py_ssize_t i, n = cnp.PyArray_SIZE(x)
+    cdef const uint32_t* f
+    cdef const uint64_t* d
+    cdef uint32_t bad32 = 0
+    cdef uint64_t bad64 = 0
+    if cnp.PyArray_TYPE(x) == cnp.NPY_FLOAT32:
+        f = <const uint32_t*>cnp.PyArray_DATA(x)
+        with nogil:
+            for i in range(n):  # all exponent bits set: an infinity or a NaN
+                bad32 |= (f[i] & 0x7f800000u) == 0x7f800000u
+        return bad32 == 0
+    d = <const uint64_t*>cnp.PyArray_DATA(x)
+    with nogil:
+        for i in range(n):
+            bad64 |= (d[i] & 0x7ff0000000000000u) == 0x7ff0000000000000u
+    return bad64 == 0

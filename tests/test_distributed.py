@@ -215,7 +215,7 @@ def test_plan_gradient_and_update_match_the_layer_path(kind):
     labels = rng.integers(0, 10, 60) if kind == "classifier" else None
     idx = rng.permutation(60)[:37].astype(np.int64)
     a, b = make(seed=2, dtype="float64"), make(seed=2, dtype="float64")
-    plan = _plan.plan_for(a, 40, training=True)
+    plan = a.engine.plan(a, 40, training=True)
     loss, hits = np.empty(1), np.empty(1, np.int64)
     assert plan.gradient(x, None, labels, kind == "autoencoder", idx, 100, loss, hits)
     xb = x[idx]

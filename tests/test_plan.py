@@ -1,5 +1,6 @@
 """The compiled step plan against the layer-by-layer path (the oracle whose kernels are
 tested against NumPy, finite differences and PyTorch elsewhere)."""
+import copy
 import threading
 import tracemalloc
 
@@ -166,7 +167,37 @@ def test_a_replaced_weight_array_is_adopted(threads):
     _plan_path(a, x, y, BATCH, 1)
     _layer_path(b, x, y, BATCH, 1)
     _assert_close(a, b, "float64")
-    assert a.layers[0].weight.data is a._flat_data.views[0]
+    assert a.layers[0].weight.data is a.engine.data.views[0]
+
+
+def test_predict_notices_every_change_its_kept_plan_depends_on(threads):
+    """predict keeps its plan with what it was built for: a replaced weight or bias
+    array, layer, loss or thread count is noticed, and the output is the layer path's."""
+    x, _ = _data("float64", "softmax_cross_entropy")
+    a, b = _model("float64"), _model("float64")
+    rng = np.random.default_rng(4)
+
+    def same():
+        expected = np.empty((7, b.out_features))
+        b.loss.output(b.forward(x[:7]), expected)   # the layer path
+        np.testing.assert_allclose(a.predict(x[:7]), expected, rtol=1e-12)
+        assert a.engine.inference_plan(a, 7) is a.engine.inference_plan(a, 7)  # kept
+
+    same()
+    for layer_a, layer_b in zip(a.layers, b.layers):
+        for name in ("weight", "bias"):
+            new = rng.standard_normal(getattr(layer_a, name).shape)
+            getattr(layer_a, name).data = new.copy()
+            getattr(layer_b, name).data = new.copy()
+            same()
+    a.layers[1] = copy.deepcopy(b.layers[1])
+    b.layers[1] = copy.deepcopy(b.layers[1])
+    same()
+    a.compile(RMSProp(), "mse")
+    b.compile(RMSProp(), "mse")
+    same()
+    with nnkernels.num_threads(1):
+        same()
 
 
 def test_weights_loaded_in_place_are_used(tmp_path, threads):

@@ -85,7 +85,7 @@ def test_every_thread_count_of_a_call_gives_the_same_bits(small_models_split):
     for threads in (1, 2, 5):
         model = _classifier("float64")
         with nnkernels.num_threads(2):
-            p = plan.plan_for(model, 100, training=True)
+            p = model.engine.plan(model, 100, training=True)
             assert p.n_threads == 2
             losses, hits = np.empty(12), np.empty(12, np.int64)
             done = p.train(x, None, y, False, None, 0, 12, 0, losses, hits, threads)
@@ -105,7 +105,7 @@ def test_the_cut_into_blocks_depends_on_the_shapes_alone(small_models_split):
     counts = []
     for threads in (1, 2):
         with nnkernels.num_threads(threads):
-            counts.append(plan.plan_for(model, 100, training=True).block_counts())
+            counts.append(model.engine.plan(model, 100, training=True).block_counts())
     assert counts[0] == counts[1]
     assert counts[0]["forward"][0] > 1   # the large product is shared out
 
@@ -167,3 +167,36 @@ def test_team_size_of_one_thread_never_asks_for_more():
     for _ in range(5):
         assert team.choose() == 1
         team.record(1, 10, 0.01)
+
+
+def test_predict_and_evaluate_choose_their_team_and_keep_their_bits(small_models_split):
+    """A two-thread inference plan measures both counts as fit's does (TeamSize); the
+    outputs are those of one thread whichever count ran each call."""
+    x, y = _data("float32", rows=600)
+    model = _classifier("float32")
+    with nnkernels.num_threads(1):
+        one = model.predict(x, batch_size=300)
+        scores_one = model.evaluate(x, y, batch_size=300)
+    with nnkernels.num_threads(2):
+        outputs = [model.predict(x, batch_size=300) for _ in range(4)]
+        scores = [model.evaluate(x, y, batch_size=300) for _ in range(4)]
+        p = model.engine.inference_plan(model, 300)
+    assert p.n_threads == 2 and p.team is not None
+    assert set(p.team.rate) == {1, 2}   # warmed up, then measured, both counts
+    for out in outputs:
+        np.testing.assert_array_equal(out, one)
+    assert all(s == scores_one for s in scores)
+
+
+def test_a_call_runs_no_more_threads_than_its_widest_phase_has_blocks(small_models_split):
+    """Inference of fewer rows than one block (128) has one block: a two-thread plan
+    runs it on its calling thread alone, with the same bits."""
+    x, _ = _data("float32", rows=50)
+    model = _classifier("float32")
+    with nnkernels.num_threads(2):
+        p = model.engine.inference_plan(model, 50)
+        assert p.n_threads == 2 and p.block_counts()["inference"] == 1
+        out2 = model.predict(x)
+    with nnkernels.num_threads(1):
+        out1 = model.predict(x)
+    np.testing.assert_array_equal(out1, out2)

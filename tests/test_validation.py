@@ -181,3 +181,29 @@ def test_overlap_is_exact_for_neighbouring_rows():
     kernels.bias_relu(buf[:2], ones(3), out=buf[2:])
     with pytest.raises(ValueError, match=r"'out' overlaps 'x'"):
         kernels.bias_relu(buf[:2], ones(3), out=buf.reshape(-1)[5:11].reshape(2, 3))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("size", [1, 7, 784, 70001])
+def test_all_finite_finds_every_nan_and_infinity_as_numpy_does(dtype, size):
+    from nnkernels._checks import all_finite
+    rng = np.random.default_rng(size)
+    x = (rng.uniform(-1, 1, size) * np.finfo(dtype).max).astype(dtype)
+    x[rng.integers(size)] = np.finfo(dtype).max     # the largest finite values pass
+    x[rng.integers(size)] = -np.finfo(dtype).tiny / 2   # and so do denormals
+    assert all_finite(x) and np.isfinite(x).all()
+    for bad in (np.nan, np.inf, -np.inf, -np.nan):
+        y = x.copy()
+        y[rng.integers(size)] = bad
+        assert all_finite(y) is False and not np.isfinite(y).all()
+
+
+def test_all_finite_refuses_what_it_cannot_scan():
+    from nnkernels._checks import all_finite
+    with pytest.raises(ValueError, match=r"'x' must be a C-contiguous float32 or float64 "
+                                         r"array; got array of shape \(3,\) and dtype int64"):
+        all_finite(np.arange(3))
+    with pytest.raises(ValueError, match="C-contiguous"):
+        all_finite(ones(4, 4)[:, ::2])
+    with pytest.raises(TypeError):
+        all_finite([1.0, 2.0])

@@ -33,10 +33,6 @@ def _blas_controller():
     return _controller
 
 
-# The old private name, still read by distributed.py (to be replaced by available_cpus).
-_default_num_threads = available_cpus
-
-
 def get_num_threads():
     """The thread count the kernels use (OpenMP loops and BLAS), an int >= 1."""
     return _openmp.get_num_threads()

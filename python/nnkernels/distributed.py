@@ -79,10 +79,10 @@ class Communicator:
 
     def broadcast_model(self, model):
         """Make every rank's parameters, optimizer state and step count rank 0's."""
-        data, _ = _plan.flatten_parameters(model)
+        data = model.engine.flat(model, "data")
         self.comm.Bcast(data.array, root=0)
         if model.optimizer is not None:
-            for flat in _plan.flatten_optimizer_state(model.optimizer, model.dtype):
+            for flat in model.engine.optimizer_state(model.optimizer, model.dtype):
                 self.comm.Bcast(flat.array, root=0)
             model.optimizer.iterations = self.comm.bcast(model.optimizer.iterations, root=0)
 
@@ -103,16 +103,16 @@ class Communicator:
 
     def parameter_checksums(self, model):
         """Every rank's float64 sum and sum of squares of its parameters, by rank."""
-        data, _ = _plan.flatten_parameters(model)
+        data = model.engine.flat(model, "data")
         a = data.array.astype(np.float64)
         return self.comm.allgather((float(a.sum()), float(a @ a)))
 
     def threads_per_rank(self):
         """This machine's cores shared among the ranks running on it (at least 1)."""
-        from nnkernels._threads import _default_num_threads
+        from nnkernels._threads import available_cpus
         local = self.comm.Split_type(self.MPI.COMM_TYPE_SHARED)
         try:
-            return max(1, _default_num_threads() // local.Get_size())
+            return max(1, available_cpus() // local.Get_size())
         finally:
             local.Free()
 
@@ -180,7 +180,7 @@ class _PlanShard:
         self.plan = None
 
     def gradient(self, idx, global_rows):
-        self.plan = plan = _plan.plan_for(self.model, self.rows, training=True)
+        self.plan = plan = self.model.engine.plan(self.model, self.rows, training=True)
         plan.gradient(self.x, self.y, self.labels, self.targets_are_inputs, idx,
                       global_rows, self.loss, self.hits)
         return float(self.loss[0]), int(self.hits[0])
@@ -258,7 +258,7 @@ def prepare(comm, model, x, y, batch_size, epochs, shuffle, seed):
                      model.dtype.name))
     seed = comm.agree_seed(seed)
     comm.broadcast_model(model)
-    buffer = _plan.gradients_with_room(model, _SLOTS)
+    buffer = model.engine.gradients_with_room(model, _SLOTS)
     rows = -(-min(batch_size, x.shape[0]) // comm.size)  # the largest shard
     stepper = _PlanShard if _plan.uses_plan(model) else _LayerShard
     return seed, stepper(model, x, y, rows, buffer)

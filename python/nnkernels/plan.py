@@ -3,19 +3,20 @@ steps (or a whole inference pass) in one call without the GIL.
 
 A Sequential keeps its parameters in one flat array (each weight and bias a view of
 it), their gradients in another, and each optimizer state likewise, so that the
-update is one pass over contiguous memory. `plan_for` builds, and caches on the
-model, a `nnkernels._plan.Plan` over those buffers for one batch size, thread count
-and purpose; it is rebuilt when any of them, the architecture, the loss or the
-optimizer changes, or when a parameter's array was replaced (assigning a new array
-to ``layer.weight.data`` is noticed here, and the new values are adopted).
+update is one pass over contiguous memory. Its `Engine` holds those buffers and
+builds and caches the `nnkernels._plan.Plan` over them for one batch size, thread
+count and purpose; a plan is rebuilt when any of them, the architecture, the loss or
+the optimizer changes, or when a parameter's array was replaced (assigning a new
+array to ``layer.weight.data`` is noticed here, and the new values are adopted).
 
 Models the plan does not cover (a layer other than Dense, a subclass that redefines
 the maths of a layer, loss or optimizer, an optimizer over other parameters) train
 layer by layer; ``why_not_compiled(model)`` says which, and why.
 
-`fit` measures its own speed as it goes (`TeamSize`): when the machine is busy
-enough that the plan's threads run slower than one, it trains on one until the
-machine frees up. A plan's results do not depend on how many threads ran it.
+`fit`, `predict` and `evaluate` measure their own speed as they go (`TeamSize`):
+when the machine is busy enough that a plan's threads run slower than one, its calls
+run on one until the machine frees up. A plan's results do not depend on how many
+threads ran it.
 """
 import operator
 import time
@@ -56,54 +57,125 @@ class FlatBuffer:
         return len(arrays) == len(self.views) and all(map(operator.is_, arrays, self.views))
 
 
-def _adopt(owner, attr, arrays, dtype, assign):
-    flat = owner.__dict__.get(attr)
+def _adopt(flat, arrays, dtype, assign):
+    """`flat` if it still holds `arrays`, else a new FlatBuffer of their values whose
+    views are handed to `assign`."""
     if flat is None or not flat.holds(arrays):
         flat = FlatBuffer(arrays, dtype)
-        owner.__dict__[attr] = flat
         assign(flat.views)
     return flat
 
 
-def flatten_parameters(model):
-    """Keep model's parameters and their gradients in one flat buffer each."""
-    params = model.parameters()
-    return _flat(model, params, "data"), _flat(model, params, "grad")
+class Engine:
+    """What the compiled step keeps for one Sequential (its ``engine``): the flat
+    buffers of the parameters, of their gradients and of the optimizer's state, and
+    the plans built over them. Every method takes the model: the engine holds no
+    reference to it.
+    """
+
+    def __init__(self):
+        self.data = self.grad = None   # FlatBuffer of the parameters' data / grad
+        self.optimizer = None          # the optimizer whose state `states` holds
+        self.states = []               # FlatBuffer per name of optimizer.state_names
+        self.plans = {}                # key -> (Plan, the buffers it was built over)
+        self._inference = None         # (Plan, what it was built for): predict's fast path
+
+    def flat(self, model, kind):
+        """The FlatBuffer of model's parameters' `kind` ("data" or "grad") arrays,
+        adopted anew (values kept) when one of the arrays was replaced."""
+        params = model.parameters()
+        flat = _adopt(getattr(self, kind), [getattr(p, kind) for p in params],
+                      model.dtype,
+                      lambda views: [setattr(p, kind, v) for p, v in zip(params, views)])
+        setattr(self, kind, flat)
+        return flat
+
+    def optimizer_state(self, optimizer, dtype):
+        """Each named state of `optimizer` (RMSProp's cache, Adam's m and v, ...) in
+        one FlatBuffer; returned in state_names order."""
+        if optimizer is not self.optimizer:
+            self.optimizer, self.states = optimizer, []
+        flats = []
+        for i, name in enumerate(optimizer.state_names):
+            def assign(views, name=name):
+                for state, v in zip(optimizer.state, views):
+                    state[name] = v
+            old = self.states[i] if i < len(self.states) else None
+            flats.append(_adopt(old, [s[name] for s in optimizer.state], dtype, assign))
+        self.states = flats
+        return flats
+
+    def gradients_with_room(self, model, extra):
+        """Move model's flat gradient buffer to the front of a new array with `extra`
+        more elements after it, so that one call (a data-parallel step's Allreduce)
+        can carry both; returns that whole array. The gradients keep their values."""
+        params = model.parameters()
+        flat = FlatBuffer([p.grad for p in params] + [np.zeros(extra, model.dtype)],
+                          model.dtype)
+        whole = flat.array
+        flat.array, flat.views = whole[:whole.shape[0] - extra], flat.views[:-1]
+        self.grad = flat
+        for p, view in zip(params, flat.views):
+            p.grad = view
+        return whole
+
+    def plan(self, model, batch, training):
+        """The cached Plan of model for `batch` rows per step (training or inference)."""
+        if model.dtype == np.float32:
+            _gemm_choice.ensure()   # the GEMM library is chosen before the first product
+        data = self.flat(model, "data")
+        if training:
+            grads = self.flat(model, "grad")
+            states = self.optimizer_state(model.optimizer, model.dtype)
+            buffers = (data.array, grads.array, *(s.array for s in states))
+        else:
+            buffers = (data.array,)
+        n_threads = _threads_for(model, batch, training)
+        key = (training, batch, n_threads, model.loss and model.loss.name,
+               id(model.optimizer) if training else None,
+               tuple((id(layer), layer.activation) for layer in model.layers))
+        plan, used = self.plans.get(key, (None, ()))
+        if plan is None or len(used) != len(buffers) or any(
+                a is not b for a, b in zip(used, buffers)):
+            if len(self.plans) >= _MAX_CACHED_PLANS:
+                self.plans.clear()
+            dims = [model.in_features] + [layer.out_features for layer in model.layers]
+            arrays = [s.array for s in states] + [None, None] if training else [None, None]
+            plan = _plan.Plan(dims, [layer.activation for layer in model.layers],
+                              model.loss.name if model.loss is not None else None, batch,
+                              n_threads, data.array, grads.array if training else None,
+                              arrays[0], arrays[1])
+            self.plans[key] = (plan, buffers)
+        if training:  # every call: a callback may have changed the learning rate
+            opt = model.optimizer
+            plan.set_optimizer(opt.compiled_kind, **opt.hyperparameters())
+        return plan
+
+    def inference_plan(self, model, rows):
+        """The Plan that predicts `rows` rows a call, or None when the model does not
+        run compiled. The answer is kept, with the objects it depends on: while none
+        of them was replaced (a layer, its activation or parameter arrays, the loss,
+        the thread count), a call costs a few identity tests."""
+        kept = self._inference
+        if kept is not None:
+            plan, layers, loss, threads = kept
+            if (plan.batch == rows and model.loss is loss and threads == get_num_threads()
+                    and len(model.layers) == len(layers)
+                    and all(map(_same_layer, model.layers, layers))):
+                return plan
+        if why_not_compiled(model, training=False) is not None:
+            return None
+        plan = self.plan(model, rows, training=False)
+        self._inference = (plan, [(layer, type(layer), layer.activation,
+                                   layer.weight.data, layer.bias.data)
+                                  for layer in model.layers],
+                           model.loss, get_num_threads())
+        return plan
 
 
-def _flat(model, params, kind):
-    """The flat buffer of the params' `kind` ("data" or "grad") arrays, adopted anew
-    when one was replaced."""
-    return _adopt(model, f"_flat_{kind}", [getattr(p, kind) for p in params], model.dtype,
-                  lambda views: [setattr(p, kind, v) for p, v in zip(params, views)])
-
-
-def gradients_with_room(model, extra):
-    """Move model's flat gradient buffer to the front of a new array with `extra` more
-    elements after it, so that one call (a data-parallel step's Allreduce) can carry
-    both; returns that whole array. The gradients keep their values."""
-    params = model.parameters()
-    flat = FlatBuffer([p.grad for p in params] + [np.zeros(extra, model.dtype)],
-                      model.dtype)
-    whole = flat.array
-    flat.array, flat.views = whole[:whole.shape[0] - extra], flat.views[:-1]
-    model.__dict__["_flat_grad"] = flat
-    for p, view in zip(params, flat.views):
-        p.grad = view
-    return whole
-
-
-def flatten_optimizer_state(optimizer, dtype):
-    """Keep each named state of `optimizer` (RMSProp's cache, Adam's m and v, ...) in
-    one flat buffer; returns them in state_names order."""
-    flats = []
-    for name in optimizer.state_names:
-        def assign(views, name=name):
-            for state, v in zip(optimizer.state, views):
-                state[name] = v
-        flats.append(_adopt(optimizer, f"_flat_{name}",
-                            [s[name] for s in optimizer.state], dtype, assign))
-    return flats
+def _same_layer(layer, kept):
+    return (layer is kept[0] and type(layer) is kept[1] and layer.activation == kept[2]
+            and layer.weight.data is kept[3] and layer.bias.data is kept[4])
 
 
 def why_not_compiled(model, training=True):
@@ -144,41 +216,6 @@ def _threads_for(model, rows, training):
     if training:
         flops *= 3
     return n if flops >= MIN_FLOPS_PER_THREAD * n else 1
-
-
-def plan_for(model, batch, training):
-    """The cached Plan of model for `batch` rows per step (training or inference)."""
-    if model.dtype == np.float32:
-        _gemm_choice.ensure()   # the GEMM library is chosen before the first product
-    params = model.parameters()
-    data = _flat(model, params, "data")
-    if training:
-        grads = _flat(model, params, "grad")
-        states = flatten_optimizer_state(model.optimizer, model.dtype)
-        buffers = (data.array, grads.array, *(s.array for s in states))
-    else:
-        buffers = (data.array,)
-    n_threads = _threads_for(model, batch, training)
-    key = (training, batch, n_threads, model.loss and model.loss.name,
-           id(model.optimizer) if training else None,
-           tuple((id(layer), layer.activation) for layer in model.layers))
-    cache = model.__dict__.setdefault("_plans", {})
-    plan, used = cache.get(key, (None, ()))
-    if plan is None or len(used) != len(buffers) or any(
-            a is not b for a, b in zip(used, buffers)):
-        if len(cache) >= _MAX_CACHED_PLANS:
-            cache.clear()
-        dims = [model.in_features] + [layer.out_features for layer in model.layers]
-        arrays = [s.array for s in states] + [None, None] if training else [None, None]
-        plan = _plan.Plan(dims, [layer.activation for layer in model.layers],
-                          model.loss.name if model.loss is not None else None, batch,
-                          n_threads, data.array, grads.array if training else None,
-                          arrays[0], arrays[1])
-        cache[key] = (plan, buffers)
-    if training:  # every call: a callback may have changed the learning rate
-        opt = model.optimizer
-        plan.set_optimizer(opt.compiled_kind, **opt.hyperparameters())
-    return plan
 
 
 class TeamSize:
@@ -222,6 +259,22 @@ class TeamSize:
             self.when[threads] = time.monotonic()
 
 
+def _measured(plan, call, work=None):
+    """call(threads) with the thread count that the plan's TeamSize chooses, which then
+    records how fast it ran. `work`: how much the call does (rows), or None when the
+    call returns it (training steps applied). Returns what the call returns."""
+    if plan.n_threads == 1:
+        return call(1)
+    if plan.team is None:
+        plan.team = TeamSize(plan.n_threads)
+    threads = plan.team.choose()
+    start = time.perf_counter()
+    result = call(threads)
+    plan.team.record(threads, result if work is None else work,
+                     time.perf_counter() - start)
+    return result
+
+
 class TrainingRun:
     """Steps of fit over checked (x, y), run by a plan in chunks of steps.
 
@@ -249,33 +302,35 @@ class TrainingRun:
             self.step_loss = np.empty(n_steps)
             self.step_hits = np.empty(n_steps, np.int64)
         opt = self.model.optimizer
-        plan = plan_for(self.model, self.batch, training=True)  # cached; sees lr changes
-        if plan.team is None:
-            plan.team = TeamSize(plan.n_threads)
-        threads = plan.team.choose()
-        start = time.perf_counter()
-        done = plan.train(self.x, self.y, self.labels, self.targets_are_inputs, order,
-                          first_step, n_steps, opt.iterations, self.step_loss,
-                          self.step_hits, threads)
-        plan.team.record(threads, done, time.perf_counter() - start)
+        plan = self.model.engine.plan(self.model, self.batch, training=True)  # cached; sees lr changes
+        done = _measured(plan, lambda threads: plan.train(
+            self.x, self.y, self.labels, self.targets_are_inputs, order, first_step, n_steps,
+            opt.iterations, self.step_loss, self.step_hits, threads))
         opt.iterations += done
         seen = min(done + 1, n_steps)
         return done, self.step_loss[:seen], self.step_hits[:seen]
 
 
 def predict(model, x, batch_size):
-    """model's outputs for checked x (n, in_features): a new (n, out_features) array."""
-    plan = plan_for(model, min(batch_size, x.shape[0]), training=False)
+    """model's outputs for checked x (n, in_features): a new (n, out_features) array,
+    or None when the model does not run compiled."""
+    plan = model.engine.inference_plan(model, min(batch_size, x.shape[0]))
+    if plan is None:
+        return None
     out = np.empty((x.shape[0], model.out_features), model.dtype)
-    plan.predict(x, out)
+    _measured(plan, lambda threads: plan.predict(x, out, threads), x.shape[0])
     return out
 
 
 def evaluate(model, x, y, batch_size):
-    """(mean loss, correct count) over checked x and y (labels, targets or x itself)."""
-    plan = plan_for(model, min(batch_size, x.shape[0]), training=False)
+    """(mean loss, correct count) over checked x and y (labels, targets or x itself),
+    or None when the model does not run compiled."""
+    plan = model.engine.inference_plan(model, min(batch_size, x.shape[0]))
+    if plan is None:
+        return None
     labels = model.loss.target_kind == "labels"
-    total, hits = plan.evaluate(x, None if labels or y is x else y, y if labels else None,
-                                y is x)
+    total, hits = _measured(plan, lambda threads: plan.evaluate(
+        x, None if labels or y is x else y, y if labels else None, y is x, threads),
+        x.shape[0])
     per = x.shape[0] * (1 if labels else model.out_features)
     return total / per, int(hits)

@@ -37,7 +37,9 @@ class Sequential:
                 raise ValueError(f"Sequential: layer {i} is {a.dtype} but layer {i + 1} is "
                                  f"{b.dtype}; all layers must share one dtype")
         self.layers = layers
-        _plan.flatten_parameters(self)  # weights and biases: views of one flat array
+        self.engine = _plan.Engine()
+        self.engine.flat(self, "data")  # weights and biases: views of one flat array
+        self.engine.flat(self, "grad")
         self.loss = None
         self.optimizer = None
         self.last_output = None
@@ -64,7 +66,7 @@ class Sequential:
         self.optimizer = _optimizers.get(optimizer)
         if not self.optimizer.params:
             self.optimizer.add_params(self.parameters())
-        _plan.flatten_optimizer_state(self.optimizer, self.dtype)
+        self.engine.optimizer_state(self.optimizer, self.dtype)
         return self
 
     def parameters(self):
@@ -178,10 +180,8 @@ class Sequential:
         batch_size = positive_int("evaluate", "batch_size", batch_size)
         x = self._check_x("evaluate", x)
         y = self._check_y("evaluate", y, x.shape[0])
-        if _plan.uses_plan(self, training=False):
-            mean, correct = _plan.evaluate(self, x, y, batch_size)
-        else:
-            mean, correct = self._evaluate_layers(x, y, batch_size)
+        mean, correct = (_plan.evaluate(self, x, y, batch_size)
+                         or self._evaluate_layers(x, y, batch_size))
         result = {"loss": mean}
         if self.loss.target_kind == "labels":
             result["accuracy"] = correct / x.shape[0]
@@ -202,8 +202,9 @@ class Sequential:
         output. Returns a new array of shape (n_samples, out_features)."""
         batch_size = positive_int("predict", "batch_size", batch_size)
         x = self._check_x("predict", x)
-        if _plan.uses_plan(self, training=False):
-            return _plan.predict(self, x, batch_size)
+        out = _plan.predict(self, x, batch_size)
+        if out is not None:
+            return out
         out = np.empty((x.shape[0], self.out_features), self.dtype)
         for lo in range(0, x.shape[0], batch_size):
             z = self.forward(x[lo:lo + batch_size])

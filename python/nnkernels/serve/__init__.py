@@ -49,8 +49,8 @@ def __getattr__(name):
 def default_threads():
     """Kernel threads for predict: the CPUs this process may use, less one for the event
     loop (which parses HTTP and JSON while predict runs), at least one."""
-    from nnkernels._threads import _default_num_threads
-    return max(1, _default_num_threads() - 1)
+    from nnkernels._threads import available_cpus
+    return max(1, available_cpus() - 1)
 
 
 def load_served_model(path=None, name=None):
