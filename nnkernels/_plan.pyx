@@ -117,6 +117,17 @@ cdef class Plan:
     cdef readonly Py_ssize_t batch
     cdef public object team   # plan.TeamSize of fit's calls, kept from fit to fit
 
+    @property
+    def spin_us(self):
+        """How long a thread that waits for another spins before it sleeps (us)."""
+        return self.s.spin_ns / 1000.0
+
+    @spin_us.setter
+    def spin_us(self, double value):
+        if not value >= 0:
+            raise ValueError(f"Plan.spin_us must be a number >= 0; got {value}")
+        self.s.spin_ns = <long long>(min(value, 1e9) * 1000)
+
     def __init__(self, dims, activations, loss, Py_ssize_t batch, int n_threads,
                  cnp.ndarray params, cnp.ndarray grads=None, cnp.ndarray state1=None,
                  cnp.ndarray state2=None):
@@ -187,6 +198,7 @@ cdef class Plan:
         self.s.claimed = <int64_t*>_data(claimed)
         self.s.max_threads = n_threads
         self.s.rounds = 0
+        self.s.spin_ns = 30000
         self._arrays = arrays   # kept alive as long as the plan
 
     def set_optimizer(self, kind, *, double lr, double rho=0, double eps=0,

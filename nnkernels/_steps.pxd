@@ -73,6 +73,7 @@ cdef struct State:
     int64_t* claimed             # per block: the last round it was claimed for
     int64_t rounds               # rounds run by this plan so far (all calls)
     int max_threads
+    int64_t spin_ns              # how long a waiting thread spins before it sleeps
     # the team of this call
     nk_team team
     Phase phases[MAX_PHASES]

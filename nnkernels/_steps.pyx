@@ -23,7 +23,7 @@ from nnkernels._optim cimport adam_flat, rmsprop_flat, sgd_flat
 cdef extern from "nk_sync.h":
     void nk_team_init(nk_team* t) noexcept nogil
     void nk_team_done(nk_team* t) noexcept nogil
-    void nk_team_wait(nk_team* t, int64_t target) noexcept nogil
+    void nk_team_wait(nk_team* t, int64_t target, int64_t spin_ns) noexcept nogil
     bint nk_claim(int64_t* slots, int b, int64_t round) noexcept nogil
     unsigned int nk_flush_denormals() noexcept nogil
     void nk_fp_restore(unsigned int old) noexcept nogil
@@ -319,14 +319,14 @@ cdef void _work(floating* tag, State* p, Py_ssize_t rounds, int tid, int team) n
     cdef Phase* ph
     for r in range(rounds):
         round_id = p.rounds + r + 1
-        nk_team_wait(&p.team, target)   # the round before is done everywhere
+        nk_team_wait(&p.team, target, p.spin_ns)   # the round before is done everywhere
         if p.stop:
             break
         _round(tag, p, r, &rd)
         for k in range(p.n_phases):
             ph = &p.phases[k]
             if k > 0:
-                nk_team_wait(&p.team, target)
+                nk_team_wait(&p.team, target, p.spin_ns)
             own0, own1 = ph.blocks * tid // team, ph.blocks * (tid + 1) // team
             for b in range(own0, own1):
                 if nk_claim(p.claimed + ph.first, b, round_id):

@@ -126,47 +126,72 @@ def clock(monkeypatch):
 
 
 def _measure(team, rates, clock, calls=1):
-    """Run `calls` calls of 10 steps at rates[threads] steps/s; returns the choices."""
+    """Run `calls` calls of 10 steps at rates[way] steps/s; returns the choices."""
     chosen = []
     for _ in range(calls):
-        n = team.choose()
-        chosen.append(n)
-        team.record(n, 10, 10 / rates[n])
-        clock.now += 10 / rates[n]
+        way = team.choose()
+        chosen.append(way)
+        team.record(way, 10, 10 / rates[way])
+        clock.now += 10 / rates[way]
     return chosen
 
 
-def test_team_size_measures_both_then_keeps_the_faster(clock):
+SPIN, NO_SPIN, ONE = (2, plan.TeamSize.SPIN_US), (2, plan.TeamSize.NO_SPIN_US), \
+    (1, plan.TeamSize.SPIN_US)
+QUIET = {SPIN: 2000, NO_SPIN: 1700, ONE: 1000}
+BUSY = {SPIN: 500, NO_SPIN: 1200, ONE: 900}
+
+
+def test_team_size_has_three_ways():
+    assert plan.TeamSize(2).ways == [SPIN, NO_SPIN, ONE]
+
+
+def test_team_size_measures_every_way_then_keeps_the_fastest(clock):
     team = plan.TeamSize(2)
-    first = _measure(team, {2: 2000, 1: 1000}, clock, calls=4)
-    assert first == [2, 2, 1, 1]              # a warm-up call and a counted one, each
-    assert _measure(team, {2: 2000, 1: 1000}, clock, calls=20) == [2] * 20
+    first = _measure(team, QUIET, clock, calls=6)
+    assert first == [SPIN, SPIN, NO_SPIN, NO_SPIN, ONE, ONE]   # a warm-up and a count
+    assert _measure(team, QUIET, clock, calls=20) == [SPIN] * 20
 
 
-def test_team_size_moves_to_one_thread_when_the_machine_gets_busy_and_back(clock):
+def test_team_size_follows_the_machine_getting_busy_and_quiet_again(clock):
     team = plan.TeamSize(2)
-    _measure(team, {2: 2000, 1: 1000}, clock, calls=4)
-    # Another process takes a core: two threads now run slower than one would.
-    busy = _measure(team, {2: 500, 1: 900}, clock, calls=60)
-    assert busy[-20:] == [1] * 20
-    # It leaves: the periodic measurement of two threads notices.
-    quiet = _measure(team, {2: 2000, 1: 1000}, clock, calls=200)
-    assert quiet[-20:] == [2] * 20
+    _measure(team, QUIET, clock, calls=6)
+    # Another process takes a core: spinning threads run slower than sleeping ones.
+    busy = _measure(team, BUSY, clock, calls=200)
+    assert busy[-20:].count(NO_SPIN) >= 18   # the rest: a probe of another way
+    # Worse: two threads run slower than one would.
+    worse = _measure(team, {SPIN: 300, NO_SPIN: 600, ONE: 900}, clock, calls=200)
+    assert worse[-20:].count(ONE) >= 18
+    # It leaves: the periodic measurements notice.
+    quiet = _measure(team, QUIET, clock, calls=300)
+    assert quiet[-20:].count(SPIN) >= 18
 
 
-def test_team_size_probes_the_other_count_now_and_then(clock):
+def test_team_size_probes_the_other_ways_now_and_then(clock):
     team = plan.TeamSize(2)
-    choices = _measure(team, {2: 2000, 1: 1000}, clock, calls=2000)   # 10 s
-    ones = choices[4:].count(1)
+    choices = _measure(team, QUIET, clock, calls=2000)   # 10 s
     seconds = clock.now - 100
-    assert 1 <= ones <= seconds / plan.TeamSize.PROBE_SECONDS + 1
+    for way in (NO_SPIN, ONE):
+        probes = choices[6:].count(way)
+        assert 1 <= probes <= seconds / plan.TeamSize.PROBE_SECONDS + 1
 
 
 def test_team_size_of_one_thread_never_asks_for_more():
     team = plan.TeamSize(1)
     for _ in range(5):
-        assert team.choose() == 1
-        team.record(1, 10, 0.01)
+        assert team.choose() == ONE
+        team.record(ONE, 10, 0.01)
+
+
+def test_plan_spin_time_is_checked():
+    model = _classifier()
+    p = model.engine.plan(model, 100, training=True)
+    p.spin_us = 2.5
+    assert p.spin_us == 2.5
+    with pytest.raises(ValueError, match="spin_us must be a number >= 0; got -1"):
+        p.spin_us = -1
+    with pytest.raises(ValueError, match="got nan"):
+        p.spin_us = float("nan")
 
 
 def test_predict_and_evaluate_choose_their_team_and_keep_their_bits(small_models_split):
@@ -178,11 +203,11 @@ def test_predict_and_evaluate_choose_their_team_and_keep_their_bits(small_models
         one = model.predict(x, batch_size=300)
         scores_one = model.evaluate(x, y, batch_size=300)
     with nnkernels.num_threads(2):
-        outputs = [model.predict(x, batch_size=300) for _ in range(4)]
-        scores = [model.evaluate(x, y, batch_size=300) for _ in range(4)]
+        outputs = [model.predict(x, batch_size=300) for _ in range(6)]
+        scores = [model.evaluate(x, y, batch_size=300) for _ in range(6)]
         p = model.engine.inference_plan(model, 300)
     assert p.n_threads == 2 and p.team is not None
-    assert set(p.team.rate) == {1, 2}   # warmed up, then measured, both counts
+    assert set(p.team.rate) == set(p.team.ways)   # warmed up, then measured, each
     for out in outputs:
         np.testing.assert_array_equal(out, one)
     assert all(s == scores_one for s in scores)

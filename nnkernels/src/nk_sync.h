@@ -97,7 +97,7 @@ static inline int nk_team_reached(nk_team *t, int64_t target) {
 }
 
 /* Wait until `target` blocks are done. */
-static inline void nk_team_wait(nk_team *t, int64_t target) {
+static inline void nk_team_wait(nk_team *t, int64_t target, int64_t spin_ns) {
     int64_t start;
     int spins, seq;
     if (nk_team_reached(t, target)) return;
@@ -107,7 +107,7 @@ static inline void nk_team_wait(nk_team *t, int64_t target) {
             if (nk_team_reached(t, target)) return;
             NK_PAUSE();
         }
-        if (nk_now_ns() - start > NK_SPIN_NS) break;
+        if (nk_now_ns() - start > spin_ns) break;
     }
     for (;;) {
         /* The sleeper count is raised before done is read again, and the finisher

@@ -13,9 +13,9 @@ Models the plan does not cover (a layer other than Dense, a subclass that redefi
 the maths of a layer, loss or optimizer, an optimizer over other parameters) train
 layer by layer; ``why_not_compiled(model)`` says which, and why.
 
-`fit`, `predict` and `evaluate` measure their own speed as they go (`TeamSize`):
-when the machine is busy enough that a plan's threads run slower than one, its calls
-run on one until the machine frees up. A plan's results do not depend on how many
+`fit`, `predict` and `evaluate` measure their own speed as they go (`TeamSize`): on
+a busy machine a plan's threads sleep as soon as they wait, or the calls run on one
+thread, whichever is faster, until the machine frees up. A plan's results do not depend on how many
 threads ran it.
 """
 import operator
@@ -219,59 +219,65 @@ def _threads_for(model, rows, training):
 
 
 class TeamSize:
-    """How many of a plan's threads the next call of `fit` uses: all of them or one,
-    whichever ran more steps per second when last measured.
+    """How the next call of a plan runs, among its ways (threads, spin_us): all of its
+    threads, a waiting thread spinning SPIN_US before it sleeps; all of them, a waiting
+    thread sleeping at once; or one thread. The way that did the most work per second
+    when last measured is used; each other way is measured again every PROBE_SECONDS,
+    so that a machine that got busier (or quieter) is noticed within about that long.
+    The first call of each way is a warm-up and is not counted.
 
-    The one in use is measured at every call; the other again every PROBE_SECONDS,
-    so that a machine that got busier (or quieter) is noticed within about that
-    long. The first call of each is a warm-up and is not counted.
+    Spinning suits a quiet machine: waits between phases last a few microseconds, and
+    waking a sleeper costs 10-50. On a core shared with another process, a spinning
+    thread burns the time that the thread it waits for needs, and the scheduler runs
+    a thread that slept sooner when it wakes: sleeping at once wins there.
     """
 
     PROBE_SECONDS = 2.0
+    SPIN_US = 30.0
+    NO_SPIN_US = 1.0
 
     def __init__(self, full):
         self.full = full
-        self.rate = {}      # threads -> steps per second, last measured
-        self.when = {}      # threads -> time.monotonic() of that measurement
-        self.warm = set()   # thread counts that have run their warm-up call
+        self.ways = ([(1, self.SPIN_US)] if full == 1 else
+                     [(full, self.SPIN_US), (full, self.NO_SPIN_US), (1, self.SPIN_US)])
+        self.rate = {}      # way -> work per second, last measured
+        self.when = {}      # way -> time.monotonic() of that measurement
+        self.warm = set()   # ways that have run their warm-up call
 
     def choose(self):
-        if self.full == 1:
-            return 1
-        for n in (self.full, 1):
-            if n not in self.rate:
-                return n
+        for way in self.ways:
+            if way not in self.rate:
+                return way
         best = max(self.rate, key=self.rate.get)
-        other = 1 if best == self.full else self.full
-        if time.monotonic() - self.when[other] > self.PROBE_SECONDS:
-            return other
-        return best
+        now = time.monotonic()
+        stale = [w for w in self.ways if w != best and now - self.when[w] > self.PROBE_SECONDS]
+        return min(stale, key=self.when.get) if stale else best
 
-    def record(self, threads, steps, seconds):
-        if threads not in self.warm:
-            self.warm.add(threads)
+    def record(self, way, work, seconds):
+        if way not in self.warm:
+            self.warm.add(way)
             return
-        if steps > 0 and seconds > 0:
-            rate = steps / seconds
-            old = self.rate.get(threads)
-            recent = old is not None and time.monotonic() - self.when[threads] < 0.5
-            self.rate[threads] = 0.5 * (old + rate) if recent else rate
-            self.when[threads] = time.monotonic()
+        if work > 0 and seconds > 0:
+            rate = work / seconds
+            old = self.rate.get(way)
+            recent = old is not None and time.monotonic() - self.when[way] < 0.5
+            self.rate[way] = 0.5 * (old + rate) if recent else rate
+            self.when[way] = time.monotonic()
 
 
 def _measured(plan, call, work=None):
-    """call(threads) with the thread count that the plan's TeamSize chooses, which then
-    records how fast it ran. `work`: how much the call does (rows), or None when the
+    """call(threads) run the way the plan's TeamSize chooses (its thread count, and
+    how long a waiting thread spins), which then records how fast it ran. `work`: how much the call does (rows), or None when the
     call returns it (training steps applied). Returns what the call returns."""
     if plan.n_threads == 1:
         return call(1)
     if plan.team is None:
         plan.team = TeamSize(plan.n_threads)
-    threads = plan.team.choose()
+    way = plan.team.choose()
+    threads, plan.spin_us = way
     start = time.perf_counter()
     result = call(threads)
-    plan.team.record(threads, result if work is None else work,
-                     time.perf_counter() - start)
+    plan.team.record(way, result if work is None else work, time.perf_counter() - start)
     return result
 
 
