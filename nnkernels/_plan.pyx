@@ -32,6 +32,11 @@ cnp.import_array()
 
 cdef extern from "nk_sync.h":
     int NK_HAVE_FTZ
+    long long NK_SPIN_NS
+
+#: How long a thread that waits for another spins before it sleeps, unless a call's
+#: Plan.spin_us says otherwise (microseconds).
+DEFAULT_SPIN_US = NK_SPIN_NS / 1000.0
 
 # Blocks of a product: one per BLOCK_FLOPS of work, at most MAX_COL_BLOCKS. More
 # blocks balance a loaded machine better; each costs one more packing of the shared
@@ -198,7 +203,7 @@ cdef class Plan:
         self.s.claimed = <int64_t*>_data(claimed)
         self.s.max_threads = n_threads
         self.s.rounds = 0
-        self.s.spin_ns = 30000
+        self.s.spin_ns = NK_SPIN_NS
         self._arrays = arrays   # kept alive as long as the plan
 
     def set_optimizer(self, kind, *, double lr, double rho=0, double eps=0,

@@ -11,10 +11,10 @@
    already started, never for its whole share, and the cut into blocks, hence every
    bit of the result, does not depend on how many threads run or which does what.
 
-   Waiting spins for NK_SPIN_NS, then sleeps on a futex: when a busy machine has
-   taken a core away, the waiter gives its own to the thread it waits for instead
-   of burning it (a yield gives nothing to a thread queued behind another process
-   on the other core). */
+   Waiting spins for a while (NK_SPIN_NS unless the call says otherwise), then
+   sleeps on a futex: when a busy machine has taken a core away, the waiter gives
+   its own to the thread it waits for instead of burning it (a yield gives nothing to
+   a thread queued behind another process on the other core). */
 #ifndef NK_SYNC_H
 #define NK_SYNC_H
 
@@ -41,7 +41,7 @@
   #define NK_PAUSE() ((void)0)
 #endif
 
-/* How long a waiter spins before it sleeps. Waits between the phases of an idle
+/* How long a waiter spins before it sleeps, by default. Waits between the phases of an idle
    machine's step last a few microseconds; waking a sleeper costs 10-50 us, paid only
    when the wait was already that long. (A bound in time, not in pauses: a pause
    takes 3 cycles on AMD Zen 1 and 140 on Intel Skylake.) */
@@ -96,7 +96,7 @@ static inline int nk_team_reached(nk_team *t, int64_t target) {
     return __atomic_load_n(&t->done, __ATOMIC_ACQUIRE) >= target;
 }
 
-/* Wait until `target` blocks are done. */
+/* Wait until `target` blocks are done, spinning for at most spin_ns first. */
 static inline void nk_team_wait(nk_team *t, int64_t target, int64_t spin_ns) {
     int64_t start;
     int spins, seq;

@@ -233,7 +233,7 @@ class TeamSize:
     """
 
     PROBE_SECONDS = 2.0
-    SPIN_US = 30.0
+    SPIN_US = _plan.DEFAULT_SPIN_US
     NO_SPIN_US = 1.0
 
     def __init__(self, full):
