@@ -79,14 +79,16 @@ def test_a_busy_machine_changes_no_bit(small_models_split):
 
 
 def test_every_thread_count_of_a_call_gives_the_same_bits(small_models_split):
-    """Plan.train(threads=...) uses that many of the plan's threads (more is clamped)."""
+    """Plan.train(threads=...) uses that many of the plan's threads (more is clamped),
+    whether a waiting thread spins (for up to a second) or sleeps at once."""
     x, y = _data("float64")
     results = []
-    for threads in (1, 2, 5):
+    for threads, spin_us in ((1, 30), (2, 30), (5, 30), (2, 0), (2, 1e6)):
         model = _classifier("float64")
         with nnkernels.num_threads(2):
             p = model.engine.plan(model, 100, training=True)
             assert p.n_threads == 2
+            p.spin_us = spin_us
             losses, hits = np.empty(12), np.empty(12, np.int64)
             done = p.train(x, None, y, False, None, 0, 12, 0, losses, hits, threads)
         assert done == 12 and np.isfinite(losses).all()
