@@ -52,144 +52,19 @@ interpreter (no export, no build): CI uses it, having built HEAD for its tests.
 """
 import argparse
 import json
-import math
 import os
-import shutil
 import subprocess
 import sys
-import sysconfig
 import tempfile
 import time
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 SUITE = HERE / "regress_suite.py"
-# Two-sided 95 % quantiles of Student's t, by degrees of freedom.
-T975 = {1: 12.706, 2: 4.303, 3: 3.182, 4: 2.776, 5: 2.571, 6: 2.447, 7: 2.365, 8: 2.306,
-        9: 2.262, 10: 2.228, 12: 2.179, 15: 2.131, 20: 2.086, 30: 2.042}
-
-
-class CannotRun(Exception):
-    """Exit status 2: the comparison cannot be made; the message says why."""
-
-
-def _t975(df):
-    keys = [k for k in sorted(T975) if k <= df]
-    return T975[keys[-1]] if df <= 30 else 1.96
-
-
-def _git(repo, *args, env=None, binary=False):
-    proc = subprocess.run(["git", "-C", str(repo), *args], capture_output=True,
-                          env={**os.environ, **(env or {})})
-    if proc.returncode:
-        raise CannotRun(f"git {' '.join(args)}: {proc.stderr.decode(errors='replace').strip()}")
-    return proc.stdout if binary else proc.stdout.decode().strip()
-
-
-def _tree_of(repo, rev):
-    """(git tree id, description) of a revision, or of the working tree when rev is None."""
-    if rev is not None:
-        if subprocess.run(["git", "-C", str(repo), "rev-parse", "--verify", "--quiet",
-                           f"{rev}^{{commit}}"], capture_output=True).returncode:
-            shallow = _git(repo, "rev-parse", "--is-shallow-repository")
-            raise CannotRun(f"revision {rev!r} is not in this clone"
-                            + (" (a shallow clone: fetch more history)" if shallow == "true"
-                               else ""))
-        commit = _git(repo, "rev-parse", f"{rev}^{{commit}}")
-        return _git(repo, "rev-parse", f"{commit}^{{tree}}"), f"{rev} ({commit[:10]})"
-    # The working tree as git would commit it with `git add -A`, in a scratch index.
-    with tempfile.TemporaryDirectory() as tmp:
-        index = Path(tmp) / "index"
-        git_index = Path(_git(repo, "rev-parse", "--git-path", "index"))
-        if not git_index.is_absolute():
-            git_index = Path(repo) / git_index
-        if git_index.exists():
-            shutil.copy2(git_index, index)
-        env = {"GIT_INDEX_FILE": str(index)}
-        _git(repo, "add", "-A", env=env)
-        tree = _git(repo, "write-tree", env=env)
-    return tree, "working tree"
-
-
-def _build(repo, tree, cache, rebuild, log):
-    """Export `tree` into cache/<tree>/src and build it in place; the source folder."""
-    import numpy
-    key = f"{tree[:16]}-py{sys.version_info[0]}{sys.version_info[1]}-np{numpy.__version__}"
-    side = cache / key
-    src, done = side / "src", side / "built"
-    if rebuild and side.exists():
-        shutil.rmtree(side)
-    if done.exists():
-        log(f"  {tree[:10]}: reusing the build in {side}")
-        return src
-    if side.exists():
-        shutil.rmtree(side)
-    src.mkdir(parents=True)
-    archive = _git(repo, "archive", "--format=tar", tree, binary=True)
-    subprocess.run(["tar", "-x", "-C", str(src)], input=archive, check=True)
-    start = time.monotonic()
-    generated = _cython_cache(cache, src)
-    reused = sorted(generated.glob("*.c")) if generated.exists() and not rebuild else []
-    for c_file in reused:  # newer than every source: cythonize leaves them as they are
-        shutil.copy(c_file, src / "nnkernels" / c_file.name)
-    log(f"  {tree[:10]}: building in {src}"
-        + (" (Cython's C reused: same .pyx/.pxd)" if reused else "") + " ...")
-    with open(side / "build.log", "w") as out:
-        proc = subprocess.run([sys.executable, "setup.py", "build_ext", "--inplace", "-j", "2"],
-                              cwd=src, stdout=out, stderr=subprocess.STDOUT)
-    if proc.returncode:
-        tail = (side / "build.log").read_text(errors="replace").splitlines()[-15:]
-        raise CannotRun(f"the build of tree {tree[:10]} failed (log: {side / 'build.log'}):\n"
-                        + "\n".join(tail))
-    if not reused:
-        generated.mkdir(parents=True, exist_ok=True)
-        for c_file in (src / "nnkernels").glob("*.c"):
-            shutil.copy2(c_file, generated / c_file.name)
-    done.write_text(f"{time.monotonic() - start:.0f} s\n")
-    log(f"  {tree[:10]}: built in {time.monotonic() - start:.0f} s")
-    return src
-
-
-def _cython_cache(cache, src):
-    """Folder for the C that Cython generates from these sources: keyed by the content
-    of every .pyx, .pxd and .pxi and the Cython version, so that two sides whose
-    Cython sources are equal (a change to setup.py's compiler flags, to Python code, to
-    a C header) cythonize once; the C compiler still compiles each side. Like an
-    incremental build, it does not see a change of Cython directives in setup.py:
-    --rebuild regenerates."""
-    import hashlib
-    import Cython
-    digest = hashlib.sha256(Cython.__version__.encode())
-    for path in sorted((src / "nnkernels").glob("*.p[yx][xdi]")):
-        digest.update(path.name.encode() + b"\0" + path.read_bytes() + b"\0")
-    return cache / "cython" / digest.hexdigest()[:16]
-
-
-def _environment(src, cache_side):
-    """A venv whose path is src/python, then this interpreter's site-packages."""
-    venv = cache_side / "venv"
-    python = venv / "bin" / "python"
-    if not python.exists():
-        subprocess.run([getattr(sys, "_base_executable", sys.executable), "-m", "venv",
-                        "--without-pip", str(venv)], check=True)
-    site = Path(subprocess.run([str(python), "-c", "import sysconfig;"
-                                "print(sysconfig.get_paths()['purelib'])"],
-                               capture_output=True, text=True, check=True).stdout.strip())
-    mine = sysconfig.get_paths()
-    lines = [str(src / "python")] + list(dict.fromkeys([mine["purelib"], mine["platlib"]]))
-    (site / "nnkernels_regress.pth").write_text("\n".join(lines) + "\n")
-    return python
-
-
-def _check_import(python, expected_dir):
-    proc = subprocess.run([str(python), "-c", "import nnkernels; print(nnkernels.__file__)"],
-                          capture_output=True, text=True, cwd=tempfile.gettempdir())
-    if proc.returncode:
-        raise CannotRun(f"{python}: import nnkernels failed:\n{proc.stderr[-2000:]}")
-    where = Path(proc.stdout.strip()).resolve()
-    if expected_dir is not None and Path(expected_dir).resolve() not in where.parents:
-        raise CannotRun(f"{python} imports nnkernels from {where}, not from {expected_dir}")
-    return where
+sys.path.insert(0, str(HERE))  # the modules beside this one, also when it is loaded by path
+from regress_build import (CannotRun, build, check_import, environment, git,  # noqa: E402
+                           tree_of)
+from regress_stats import judge, median  # noqa: E402
 
 
 def _run_suite(python, out_json, args, workdir):
@@ -222,40 +97,6 @@ def _loadavg():
         return tuple(round(v, 2) for v in os.getloadavg())
     except OSError:
         return None
-
-
-def _stats(base, new):
-    """Geometric mean ratio new/base over pairs and its 95 % t interval."""
-    logs = [math.log(n / b) for b, n in zip(base, new)]
-    n = len(logs)
-    mean = sum(logs) / n
-    if n < 2:
-        return math.exp(mean), 0.0, float("inf")
-    sd = math.sqrt(sum((v - mean) ** 2 for v in logs) / (n - 1))
-    half = _t975(n - 1) * sd / math.sqrt(n)
-    return math.exp(mean), math.exp(mean - half), math.exp(mean + half)
-
-
-def judge(base, new, threshold):
-    """(ratio, CI low, CI high, verdict) of one benchmark's per-pair times.
-
-    verdict: "SLOWER" when even the low end of the 95 % interval of NEW/BASE is above
-    1 + threshold; "faster" when the high end is below 1 / (1 + threshold); "noisy"
-    when a slowdown beyond the threshold can be neither shown nor ruled out; "" else.
-    """
-    if len(base) != len(new) or len(base) < 2:
-        raise ValueError(f"judge: need two or more pairs; got {len(base)} and {len(new)}")
-    if min(base) <= 0 or min(new) <= 0:
-        raise ValueError("judge: times must be positive")
-    limit = 1 + threshold
-    ratio, low, high = _stats(base, new)
-    if low > limit:
-        return ratio, low, high, "SLOWER"
-    if high < 1 / limit:
-        return ratio, low, high, "faster"
-    if high > limit and ratio > 1:
-        return ratio, low, high, "noisy"
-    return ratio, low, high, ""
 
 
 def _fmt_time(seconds):
@@ -318,7 +159,7 @@ def main(argv=None):
 def _compare(args):
     start = time.monotonic()
     log = lambda msg: print(msg, flush=True)  # noqa: E731
-    repo = Path(_git(HERE, "rev-parse", "--show-toplevel"))
+    repo = Path(git(HERE, "rev-parse", "--show-toplevel"))
     cache = args.cache or Path(os.environ.get("XDG_CACHE_HOME", Path.home() / ".cache")) \
         / "nnkernels-regress"
     cache.mkdir(parents=True, exist_ok=True)
@@ -328,13 +169,13 @@ def _compare(args):
     for name, rev in (("BASE", args.base), ("NEW", args.new)):
         if name == "NEW" and args.installed:
             python = Path(sys.executable)
-            where = _check_import(python, None)
+            where = check_import(python, None)
             sides[name] = {"python": python, "what": f"installed ({where.parent})"}
             continue
-        tree, what = _tree_of(repo, rev)
-        src = _build(repo, tree, cache, args.rebuild, log)
-        python = _environment(src, src.parent)
-        _check_import(python, src / "python")
+        tree, what = tree_of(repo, rev)
+        src = build(repo, tree, cache, args.rebuild, log)
+        python = environment(src, src.parent)
+        check_import(python, src / "python")
         sides[name] = {"python": python, "what": f"{what}, tree {tree[:10]}"}
     build_seconds = time.monotonic() - start
     for name, side in sides.items():
@@ -373,7 +214,7 @@ def _compare(args):
             regressions.append(name)
         elif verdict == "noisy":
             noisy.append(name)
-        rows.append((name, _median(base), _median(new), ratio, low, high, verdict))
+        rows.append((name, median(base), median(new), ratio, low, high, verdict))
 
     print()
     print(f"BASE: {sides['BASE']['what']}")
@@ -416,12 +257,6 @@ def _compare(args):
     print(f"\nno benchmark slower beyond noise and the {args.threshold:.0%} threshold"
           + (f" ({len(noisy)} too noisy to rule it out: {', '.join(noisy)})" if noisy else ""))
     return 0
-
-
-def _median(values):
-    values = sorted(values)
-    mid = len(values) // 2
-    return values[mid] if len(values) % 2 else (values[mid - 1] + values[mid]) / 2
 
 
 def _order(name):
