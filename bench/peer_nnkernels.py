@@ -4,7 +4,7 @@ import math
 
 import numpy as np
 
-from peer_common import Peer, gemm_shapes
+from peer_common import EPS, LR, RHO, Peer, gemm_shapes
 
 
 # -- nnkernels --------------------------------------------------------------------------
@@ -18,7 +18,9 @@ class NnkernelsPeer(Peer):
         import nnkernels.models
         nnkernels.set_num_threads(self.threads)
         build = getattr(nnkernels.models, f"mnist_{model}")
-        self.net = build(seed=self.seed, dtype=self.dtype.name)
+        # The peers' RMSProp (the recipe's own learning rate is 2e-3).
+        self.net = build(seed=self.seed, dtype=self.dtype.name,
+                         optimizer=nnkernels.RMSProp(lr=LR, rho=RHO, eps=EPS))
         self.nnkernels = nnkernels
 
     def epoch(self, seed):
