@@ -64,8 +64,8 @@ cdef double SPLIT_MIN_FLOPS_PER_THREAD = 2e6
 cdef void use_routines(nk_blas_routines routines, bint pinned) noexcept nogil:
     global _lib, _pinned, nk_blas_one_thread
     _lib = routines
-    _pinned = pinned
-    if pinned:
+    _pinned = pinned and routines.set_threads != NULL  # only a library whose threads we set
+    if _pinned:
         _lib.set_threads(1)
         nk_blas_one_thread = 1
 
