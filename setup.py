@@ -21,9 +21,9 @@ from setuptools.command.build_ext import build_ext
 from setuptools.command.build_py import build_py
 
 HERE = Path(__file__).parent
-KERNEL_MODULES = ["_blas", "_blas_probe", "_activations", "_losses", "_optim", "_online",
-                  "_openmp", "_validation", "_kernels_dense", "_kernels_losses",
-                  "_kernels_optim", "kernels", "_steps", "_plan"]
+KERNEL_MODULES = ["_blas", "_blas_loader", "_blas_probe", "_activations", "_losses",
+                  "_optim", "_online", "_openmp", "_validation", "_kernels_dense",
+                  "_kernels_losses", "_kernels_optim", "kernels", "_steps", "_plan"]
 # Modules that read arrays through NumPy's C API (argument checks, the checked entry points).
 NUMPY_MODULES = {"_validation", "_kernels_dense", "_kernels_losses", "_kernels_optim",
                  "_plan"}

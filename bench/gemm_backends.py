@@ -35,7 +35,7 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 from machine import cpu_description  # noqa: E402
 
 import nnkernels  # noqa: E402
-from nnkernels import _blas, _blas_probe, _gemm_choice  # noqa: E402
+from nnkernels import _blas_loader, _blas_probe, _gemm_choice  # noqa: E402
 
 MODELS = {"classifier": (784, 250, 100, 10), "autoencoder": (784, 250, 50, 250, 784)}
 BATCH = 100
@@ -96,8 +96,8 @@ def main():
     nnkernels.set_num_threads(args.threads)
     print(f"CPU: {cpu_description()}")
     print(f"load average before: {os.getloadavg()}")
-    print(f"OpenBLAS: {_blas.openblas_config()} ({_blas.library_path()})")
-    print(f"oneDNN: {_blas.onednn_version()} ({_blas.onednn_path()})")
+    print(f"OpenBLAS: {_blas_loader.openblas_config()} ({_blas_loader.library_path()})")
+    print(f"oneDNN: {_blas_loader.onednn_version()} ({_blas_loader.onednn_path()})")
     rng = np.random.default_rng(0)
     sets = {name: step_products(layers, rng) for name, layers in MODELS.items()}
     libs = ("openblas", "onednn")

@@ -74,7 +74,7 @@ NNKERNELS_WORKER = textwrap.dedent('''
         out["test_accuracy"] = model.evaluate(xte.astype(dtype), yte)["accuracy"]
     else:
         out["test_mse"] = model.evaluate(xte.astype(dtype), xte.astype(dtype))["loss"]
-    ours = nnkernels._blas.library_path()
+    ours = nnkernels._blas_loader.library_path()
     out["blas"] = [(p["version"], p["architecture"]) for p in threadpool_info()
                    if ours and os.path.realpath(p["filepath"]) == os.path.realpath(ours)]
     out.update(noise.report())

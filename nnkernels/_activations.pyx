@@ -6,6 +6,12 @@ from cython.parallel cimport prange
 from nnkernels._common cimport (COLUMN_BLOCK, block_act_backward, row_bias_act,
                                 row_stride, use_threads, COST_CHEAP, COST_EXP)
 
+# The codes of the activations (src/nk_loops.h), for Python: the registry
+# (python/nnkernels/activations.py) gives each record its code, which the step plan takes.
+CODE_IDENTITY = IDENTITY
+CODE_RELU = RELU
+CODE_SIGMOID = SIGMOID
+
 
 cdef void bias_act_rows(const floating* x, Py_ssize_t s_x, const floating* bias,
                         floating* out, Py_ssize_t s_out, Py_ssize_t n, Py_ssize_t m,

@@ -11,240 +11,82 @@ to gemv: OpenBLAS's gemm is about ten times slower than its gemv on those shapes
 Each thread's first sgemm is preceded by a small one that primes OpenBLAS's packing
 buffer (see _prime_sgemm).
 
+Which libraries are called is decided in nnkernels/_blas_loader.pyx, which loads them
+and hands their routines to this module (use_routines, use_dnnl_sgemm, route_float).
+
 Threads: the OpenBLAS of the scipy-openblas32 wheel is loaded for the kernels alone, so
-it is pinned to one thread (use_openblas(path, private=True)) and gemm_threads splits a
+it is pinned to one thread (_blas_loader.use_openblas(path, private=True)) and
+gemm_threads splits a
 product across the kernels' own OpenMP threads. A process then has one pool of worker
 threads, not two that spin against each other between calls (OpenBLAS issue 3187,
 scikit-learn issue 17334): without that, a layer-by-layer training step on 2 cores took
 10-29 ms instead of 0.6 ms unless OMP_WAIT_POLICY and OPENBLAS_THREAD_TIMEOUT were set
 before the libraries loaded. A shared BLAS (SciPy's) keeps its own threads.
 
-float32 products may go to oneDNN's row-major dnnl_sgemm instead (use_onednn, then
-set_float_backend): python/nnkernels/_gemm_choice.py times both libraries on the
-models' shapes and picks the faster, separately for products with one row or column
-(OpenBLAS's gemv, or oneDNN's sgemm) and for the rest. float64 always stays on OpenBLAS (oneDNN has no
-dgemm). oneDNN's GNU OpenMP build is the same OpenMP runtime as the kernels: each call
-is held to the calling thread (its nthreads ICV set to 1 around the call), so it never
-starts threads of its own, inside a parallel region or outside one.
+float32 products may go to oneDNN's row-major dnnl_sgemm instead (_blas_loader's
+use_onednn, then set_float_backend): python/nnkernels/_gemm_choice.py times both
+libraries on the models' shapes and picks the faster, separately for products with one
+row or column (OpenBLAS's gemv, or oneDNN's sgemm) and for the rest. float64 always
+stays on OpenBLAS (oneDNN has no dgemm). oneDNN's GNU OpenMP build is the same OpenMP
+runtime as the kernels: each call is held to the calling thread (its nthreads ICV set to
+1 around the call), so it never starts threads of its own, inside a parallel region or
+outside one.
 """
 from cython cimport floating
 from cython.parallel cimport parallel, threadid
 cimport openmp
 from libc.stdlib cimport calloc, free
-from cpython.pycapsule cimport PyCapsule_GetName, PyCapsule_GetPointer
-from libc.stdint cimport int64_t
 from libc.signal cimport SIGABRT, SIGBUS, SIGFPE, SIGILL, SIGSEGV, SIGTRAP
 from posix.signal cimport SIG_BLOCK, SIG_SETMASK, sigdelset, sigfillset
 from posix.types cimport sigset_t
 
 cdef extern from "<signal.h>" nogil:
     int pthread_sigmask(int how, const sigset_t* set, sigset_t* old)
-from posix.dlfcn cimport RTLD_LOCAL, RTLD_NOW, dlerror, dlopen, dlsym
 
 from nnkernels._common cimport row_stride
 
-# The BLAS routines every product goes through, set once at import by
-# python/nnkernels/_blas_library.py: an OpenBLAS shared library found on disk
-# (use_openblas), or else SciPy's cython_blas table (use_cython_blas).
-ctypedef void (*sgemm_t)(char*, char*, int*, int*, int*, float*, float*, int*, float*,
-                         int*, float*, float*, int*) noexcept nogil
-ctypedef void (*dgemm_t)(char*, char*, int*, int*, int*, double*, double*, int*, double*,
-                         int*, double*, double*, int*) noexcept nogil
-ctypedef void (*sgemv_t)(char*, int*, int*, float*, float*, int*, float*, int*, float*,
-                         float*, int*) noexcept nogil
-ctypedef void (*dgemv_t)(char*, int*, int*, double*, double*, int*, double*, int*, double*,
-                         double*, int*) noexcept nogil
-ctypedef void (*set_threads_t)(int) noexcept nogil
-ctypedef int (*get_threads_t)() noexcept nogil
-
-# oneDNN: C(M, N) = alpha op(A) op(B) + beta C, row-major, lda..ldc the row strides;
-# returns a dnnl_status_t (0: success). Declared here: the wheel ships no header.
-ctypedef int (*dnnl_sgemm_t)(char, char, int64_t, int64_t, int64_t, float, const float*,
-                             int64_t, const float*, int64_t, float, float*,
-                             int64_t) noexcept nogil
-cdef struct dnnl_version_t:
-    int major
-    int minor
-    int patch
-    const char* hash
-    unsigned cpu_runtime
-    unsigned gpu_runtime
-ctypedef const dnnl_version_t* (*dnnl_version_fn)() noexcept nogil
-ctypedef const char* (*get_config_t)() noexcept nogil
-
-cdef sgemm_t sgemm = NULL
-cdef dgemm_t dgemm = NULL
-cdef sgemv_t sgemv = NULL
-cdef dgemv_t dgemv = NULL
-cdef set_threads_t _set_threads = NULL   # NULL: the library's threads are not ours to set
-cdef get_threads_t _get_threads = NULL
-cdef int _pinned = 0  # 1: the library is ours alone, on one thread; gemm_threads splits
-_library_path = None  # None: SciPy's cython_blas (or nothing yet)
-cdef get_config_t _openblas_config = NULL
-
-cdef enum:
-    OPENBLAS = 0  # whichever of use_openblas / use_cython_blas is set
-    ONEDNN = 1
-cdef dnnl_sgemm_t _dnnl_sgemm = NULL
+# The routines every product goes through (src/nk_blas.h), set at import by
+# nnkernels._blas_loader (use_routines): an OpenBLAS shared library found on disk, or
+# else SciPy's cython_blas table.
+cdef nk_blas_routines _lib
+cdef bint _pinned = 0  # 1: the library is ours alone, on one thread; gemm_threads splits
+cdef nk_dnnl_sgemm_fn _dnnl_sgemm = NULL  # oneDNN's, once loaded (use_dnnl_sgemm)
 # Which library float32 products go to: _float_gemm for products with at least two rows
 # and two columns, _float_gemv for one row or one column (single-sample inference).
 cdef int _float_gemm = OPENBLAS
 cdef int _float_gemv = OPENBLAS
-_onednn_path = None
-_onednn_version = None
-_BACKENDS = ("openblas", "onednn")
 
 # Below this many floating-point operations per thread, gemm_threads runs a product on
 # the calling thread: waking a parallel region costs 15-50 us.
 cdef double SPLIT_MIN_FLOPS_PER_THREAD = 2e6
 
 
-def use_openblas(path, private=False):
-    """Route every product through the OpenBLAS shared library at `path` (its symbols
-    carry the ``scipy_`` prefix of the scipy-openblas wheels). Returns False, changing
-    nothing, if the library or one of its routines cannot be found.
-
-    private : bool
-        The library is loaded for the kernels alone (no other module uses this copy):
-        pin it to one thread and split products across the kernels' threads instead.
-    """
-    global sgemm, dgemm, sgemv, dgemv, _set_threads, _get_threads, _library_path
-    global _pinned, nk_blas_one_thread
-    cdef void* handle = dlopen(path.encode(), RTLD_NOW | RTLD_LOCAL)
-    if handle == NULL:
-        return False
-    cdef void* found[6]
-    names = (b"scipy_sgemm_", b"scipy_dgemm_", b"scipy_sgemv_", b"scipy_dgemv_",
-             b"scipy_openblas_set_num_threads", b"scipy_openblas_get_num_threads")
-    for i, name in enumerate(names):
-        found[i] = dlsym(handle, name)
-        if found[i] == NULL:
-            return False  # the handle stays open: dlclose of a BLAS is not safe
-    sgemm, dgemm = <sgemm_t>found[0], <dgemm_t>found[1]
-    sgemv, dgemv = <sgemv_t>found[2], <dgemv_t>found[3]
-    _set_threads, _get_threads = <set_threads_t>found[4], <get_threads_t>found[5]
-    global _openblas_config
-    _openblas_config = <get_config_t>dlsym(handle, b"scipy_openblas_get_config")
-    _library_path = path
-    _pinned = bool(private)
+cdef void use_routines(nk_blas_routines routines, bint pinned) noexcept nogil:
+    global _lib, _pinned, nk_blas_one_thread
+    _lib = routines
+    _pinned = pinned and routines.set_threads != NULL  # only a library whose threads we set
     if _pinned:
-        _set_threads(1)
+        _lib.set_threads(1)
         nk_blas_one_thread = 1
-    return True
 
 
-def use_cython_blas():
-    """Route every product through SciPy's cython_blas table (whatever BLAS SciPy was
-    built with; its threads are then not ours to set)."""
-    global sgemm, dgemm, sgemv, dgemv, _set_threads, _get_threads, _library_path, _pinned
-    global _openblas_config
-    _openblas_config = NULL
-    from scipy.linalg import cython_blas
-    capi = cython_blas.__pyx_capi__
-    cdef void* found[4]
-    for i, name in enumerate(("sgemm", "dgemm", "sgemv", "dgemv")):
-        capsule = capi[name]
-        found[i] = PyCapsule_GetPointer(capsule, PyCapsule_GetName(capsule))
-    sgemm, dgemm = <sgemm_t>found[0], <dgemm_t>found[1]
-    sgemv, dgemv = <sgemv_t>found[2], <dgemv_t>found[3]
-    _set_threads = NULL
-    _get_threads = NULL
-    _library_path = None
-    _pinned = 0
+cdef void use_dnnl_sgemm(nk_dnnl_sgemm_fn sgemm) noexcept nogil:
+    global _dnnl_sgemm
+    _dnnl_sgemm = sgemm
 
 
-def openblas_config():
-    """OpenBLAS's build string ("OpenBLAS 0.3.34 DYNAMIC_ARCH ... Zen MAX_THREADS=64"),
-    or None for SciPy's cython_blas."""
-    if _openblas_config == NULL:
-        return None
-    return (<bytes>_openblas_config()).decode("ascii", "replace")
-
-
-def use_onednn(path):
-    """Make oneDNN's ``dnnl_sgemm`` in the shared library at `path` available for
-    float32 products (set_float_backend chooses it). Returns None on success, else a
-    sentence saying why the library cannot be used; nothing is changed then.
-
-    Only a oneDNN on the GNU OpenMP or sequential runtime is taken: with OpenMP it is
-    the kernels' own runtime, so it can be held to the calling thread. A TBB build
-    would start a pool of its own beside the kernels' threads.
-    """
-    global _dnnl_sgemm, _onednn_path, _onednn_version
-    cdef void* handle = dlopen(path.encode(), RTLD_NOW | RTLD_LOCAL)
-    if handle == NULL:
-        error = dlerror_text()
-        return f"cannot load {path}: {error}"
-    cdef void* gemm_fn = dlsym(handle, b"dnnl_sgemm")
-    cdef void* version_fn = dlsym(handle, b"dnnl_version")
-    if gemm_fn == NULL or version_fn == NULL:
-        return f"{path} has no dnnl_sgemm or dnnl_version: not a oneDNN library"
-    cdef const dnnl_version_t* v = (<dnnl_version_fn>version_fn)()
-    # dnnl_runtime_seq = 1, dnnl_runtime_omp = 2 (dnnl_types.h); TBB 4, threadpool 8
-    if v.cpu_runtime not in (1, 2):
-        return (f"{path} is oneDNN {v.major}.{v.minor}.{v.patch} on CPU runtime "
-                f"{v.cpu_runtime}, not OpenMP (2) or sequential (1): its threads would "
-                "not be the kernels' threads")
-    _onednn_version = f"{v.major}.{v.minor}.{v.patch}"
-    _dnnl_sgemm = <dnnl_sgemm_t>gemm_fn
-    _onednn_path = path
-    return None
-
-
-cdef str dlerror_text():
-    cdef const char* e = dlerror()
-    return (<bytes>e).decode("utf-8", "replace") if e != NULL else "unknown error"
-
-
-def onednn_path():
-    """The oneDNN library loaded by use_onednn, or None."""
-    return _onednn_path
-
-
-def onednn_version():
-    """oneDNN's version as "major.minor.patch", or None if not loaded."""
-    return _onednn_version
-
-
-def set_float_backend(gemm, gemv):
-    """Send float32 products to "openblas" or "onednn": `gemm` for products with at
-    least two rows and two columns, `gemv` for those with one row or one column."""
+cdef void route_float(int gemm, int gemv) noexcept nogil:
     global _float_gemm, _float_gemv
-    cdef int g = _backend_code(gemm, "gemm"), v = _backend_code(gemv, "gemv")
-    _float_gemm, _float_gemv = g, v
-
-
-def float_backend():
-    """(gemm, gemv): the libraries float32 products go to now."""
-    return _BACKENDS[_float_gemm], _BACKENDS[_float_gemv]
-
-
-cdef int _backend_code(name, what) except -1:
-    if name not in _BACKENDS:
-        raise ValueError(f"{what} backend must be one of {_BACKENDS}; got {name!r}")
-    if name == "onednn" and _dnnl_sgemm == NULL:
-        raise RuntimeError(f"{what} backend 'onednn': oneDNN is not loaded (use_onednn)")
-    return _BACKENDS.index(name)
-
-
-def library_path():
-    """The file of the OpenBLAS the kernels call, or None for SciPy's cython_blas."""
-    return _library_path
-
-
-def pinned():
-    """Whether the kernels' BLAS is theirs alone, pinned to one thread (gemm_threads
-    splits products across the kernels' threads)."""
-    return bool(_pinned)
+    _float_gemm, _float_gemv = gemm, gemv
 
 
 cdef int blas_get_threads() noexcept nogil:
-    return _get_threads() if _get_threads != NULL else 0
+    return _lib.get_threads() if _lib.get_threads != NULL else 0
 
 
 cdef void blas_set_threads(int n) noexcept nogil:
-    if _set_threads != NULL:
-        _set_threads(n)
+    if _lib.set_threads != NULL:
+        _lib.set_threads(n)
 
 
 cdef inline blas_int _leading_dim(Py_ssize_t rows, Py_ssize_t cols,
@@ -299,8 +141,8 @@ cdef void _prime_sgemm() noexcept nogil:
     cdef float* work = <float*>calloc(m * k + k * n + m * n, sizeof(float))
     if work == NULL:
         return  # only the speed of the next products is at stake
-    sgemm(&no, &no, &m, &n, &k, &one, work, &m, work + m * k, &k, &zero,
-          work + m * k + k * n, &m)
+    _lib.sgemm(&no, &no, &m, &n, &k, &one, work, &m, work + m * k, &k, &zero,
+               work + m * k + k * n, &m)
     free(work)
 
 
@@ -338,11 +180,11 @@ cdef void gemm_rows(bint trans_a, bint trans_b, floating alpha,
     if floating is float:
         if not _primed():
             _prime_sgemm()
-        sgemm(&blas_ta, &blas_tb, &bn, &bm, &bk, &alpha, <float*>b, &ldb,
-              <float*>a, &lda, &beta, c, &ldc)
+        _lib.sgemm(&blas_ta, &blas_tb, &bn, &bm, &bk, &alpha, <float*>b, &ldb,
+                   <float*>a, &lda, &beta, c, &ldc)
     else:
-        dgemm(&blas_ta, &blas_tb, &bn, &bm, &bk, &alpha, <double*>b, &ldb,
-              <double*>a, &lda, &beta, c, &ldc)
+        _lib.dgemm(&blas_ta, &blas_tb, &bn, &bm, &bk, &alpha, <double*>b, &ldb,
+                   <double*>a, &lda, &beta, c, &ldc)
 
 
 cdef bint _onednn_sgemm(bint trans_a, bint trans_b, float alpha, const float* a,
@@ -426,11 +268,11 @@ cdef void _gemv(bint trans_a, bint trans_b, floating alpha,
         else:         # a is (m, k): BLAS's (k, m); y = A^T x
             op, rows, cols = b'T', k, m
     if floating is float:
-        sgemv(&op, &rows, &cols, &alpha, <float*>mat, &ld, <float*>x, &incx, &beta,
-              c, &incy)
+        _lib.sgemv(&op, &rows, &cols, &alpha, <float*>mat, &ld, <float*>x, &incx,
+                   &beta, c, &incy)
     else:
-        dgemv(&op, &rows, &cols, &alpha, <double*>mat, &ld, <double*>x, &incx, &beta,
-              c, &incy)
+        _lib.dgemv(&op, &rows, &cols, &alpha, <double*>mat, &ld, <double*>x, &incx,
+                   &beta, c, &incy)
 
 
 cdef void gemm(bint trans_a, bint trans_b, floating alpha,
@@ -450,7 +292,8 @@ cdef void gemm_threads(bint trans_a, bint trans_b, floating alpha,
                        int n_threads) noexcept nogil:
     cdef int nt = n_threads
     # oneDNN is held to the calling thread like a pinned OpenBLAS (_onednn_sgemm).
-    cdef bint one_thread_library = _pinned or (floating is float and _float_gemm == ONEDNN)
+    cdef bint one_thread_library = (_pinned
+                                    or (floating is float and _float_gemm == ONEDNN))
     if not one_thread_library or 2.0 * m * n * k < SPLIT_MIN_FLOPS_PER_THREAD * nt:
         nt = 1
     if nt <= 1:
@@ -507,8 +350,8 @@ cdef void library_sgemm(int library, bint trans_a, bint trans_b, const float* a,
     cdef char ta = b'T' if trans_b else b'N', tb = b'T' if trans_a else b'N'
     if library == OPENBLAS:
         blas_set_threads(n_threads)
-        sgemm(&ta, &tb, &bn, &bm, &bk, &one, <float*>b, &ldb, <float*>a, &lda, &zero, c,
-              &ldc)
+        _lib.sgemm(&ta, &tb, &bn, &bm, &bk, &one, <float*>b, &ldb, <float*>a, &lda, &zero,
+                   c, &ldc)
         if before > 0:
             blas_set_threads(before)
     else:

@@ -10,7 +10,7 @@ from libc.stdlib cimport calloc, free
 from nnkernels._blas cimport (blas_get_threads, blas_set_threads, gemm_block, gemm_rows,
                               library_sgemm)
 
-import nnkernels._blas as _blas
+import nnkernels._blas_loader as _blas_loader
 
 cdef extern from *:
     """
@@ -62,12 +62,12 @@ def time_products(products, backend, int n_threads, mode, int repeats):
         ps[i].c, ps[i].s_c = &c[0, 0], c.shape[1]
         ps[i].m, ps[i].n = c.shape[0], c.shape[1]
         ps[i].k = a.shape[0] if ta else a.shape[1]
-    saved = _blas.float_backend()
+    saved = _blas_loader.float_backend()
     if mode not in ("one", "split", "library"):
         free(ps)
         raise ValueError(f"mode must be 'one', 'split' or 'library'; got {mode!r}")
     try:
-        _blas.set_float_backend(backend, backend)
+        _blas_loader.set_float_backend(backend, backend)
     except Exception:
         free(ps)
         raise
@@ -88,7 +88,7 @@ def time_products(products, backend, int n_threads, mode, int repeats):
                 _run_library(ps, count, repeats, code, n_threads)
         elapsed = time.perf_counter() - start
     finally:
-        _blas.set_float_backend(*saved)
+        _blas_loader.set_float_backend(*saved)
         if threads_before > 0:
             blas_set_threads(threads_before)
         free(ps)

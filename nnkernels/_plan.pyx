@@ -23,7 +23,7 @@ from libc.stdint cimport int64_t
 cimport numpy as cnp
 
 from nnkernels._blas cimport blas_get_threads, blas_set_threads
-from nnkernels._common cimport IDENTITY, RELU, SIGMOID
+from nnkernels._common cimport Activation, IDENTITY, RELU, SIGMOID
 from nnkernels._losses cimport MSE, SIGMOID_BCE, SOFTMAX_CE
 from nnkernels._steps cimport (ADAM, EVALUATE, MAX_LAYERS, PREDICT, RMSPROP, SGD, TRAIN,
                                UPDATE, State, col_blocks, run_team)
@@ -96,7 +96,7 @@ cdef inline void* _data(cnp.ndarray a):
 
 
 _OPTIMIZERS = {"rmsprop": RMSPROP, "sgd": SGD, "adam": ADAM}
-_ACTIVATIONS = {None: IDENTITY, "relu": RELU, "sigmoid": SIGMOID}
+_ACTIVATION_CODES = (IDENTITY, RELU, SIGMOID)
 _LOSSES = {"softmax_cross_entropy": SOFTMAX_CE, "mse": MSE,
            "binary_cross_entropy": SIGMOID_BCE}
 
@@ -107,7 +107,7 @@ cdef class Plan:
     Parameters
     ----------
     dims : list of int, [in_features, out_1, ..., out_L] (L <= 32)
-    activations : list of L of None, "relu", "sigmoid"
+    activations : list of L activation codes (nnkernels.activations: each record's code)
     loss : str or None (a name of nnkernels.losses.LOSSES; None: predict only)
     batch : int, the largest number of rows per step
     n_threads : int >= 1, the most threads a call may use
@@ -157,7 +157,10 @@ cdef class Plan:
             width = max(width, dims[l])
         align = 64 // self.dtype.itemsize
         for l in range(n_layers):
-            self.s.act[l] = _ACTIVATIONS[activations[l]]
+            if activations[l] not in _ACTIVATION_CODES:
+                raise ValueError(f"Plan: activations[{l}] must be one of the codes "
+                                 f"{_ACTIVATION_CODES}; got {activations[l]!r}")
+            self.s.act[l] = <Activation><int>activations[l]
             self.s.w_off[l] = offset
             offset += dims[l] * dims[l + 1]
             self.s.b_off[l] = offset

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import example, given, strategies as st
 
 import nnkernels
-from nnkernels import _blas, kernels
+from nnkernels import _blas, _blas_loader, kernels
 from conftest import tolerance
 
 dims = st.integers(min_value=1, max_value=67)
@@ -119,10 +119,10 @@ def test_single_row_vector_with_any_row_stride(rng, dtype):
 def openblas_float32():
     """float32 products on OpenBLAS for the test, whatever the measured choice is
     (the priming is OpenBLAS's; oneDNN's products are tested in test_gemm_choice.py)."""
-    saved = _blas.float_backend()
-    _blas.set_float_backend("openblas", "openblas")
+    saved = _blas_loader.float_backend()
+    _blas_loader.set_float_backend("openblas", "openblas")
     yield
-    _blas.set_float_backend(*saved)
+    _blas_loader.set_float_backend(*saved)
 
 
 @pytest.mark.parametrize("n_threads", [1, 2])
@@ -153,7 +153,7 @@ def test_each_thread_primes_sgemm_once_before_its_first_product(rng, n_threads,
         worker.join()
     product = seen.pop("product", None)  # absent if the worker raised
     assert seen == {"start": False, "after float64 and gemv": False, "after sgemm": True,
-                    "other count": n_threads == 1 or _blas.pinned(), "back": True}
+                    "other count": n_threads == 1 or _blas_loader.pinned(), "back": True}
     scale = np.sqrt(784)
     np.testing.assert_allclose(product, ref, rtol=tolerance(np.float32)["rtol"] * scale,
                                atol=tolerance(np.float32)["atol"] * scale * 10)
@@ -164,9 +164,9 @@ def test_kernels_blas_is_pinned_and_products_split_across_kernel_threads(rng, dt
     # asks; a product large enough is split by columns (or rows) across the kernels'
     # threads and matches the one-thread product to rounding.
     from nnkernels import _threads
-    if _blas.library_path() is None or "scipy_openblas32" not in _blas.library_path():
+    if _blas_loader.library_path() is None or "scipy_openblas32" not in _blas_loader.library_path():
         pytest.skip("the kernels do not call the scipy-openblas32 wheel's OpenBLAS")
-    assert _blas.pinned()
+    assert _blas_loader.pinned()
     with nnkernels.num_threads(2):
         assert _threads.blas_num_threads() == 1
     for m, n, k, ta, tb in [(100, 250, 784, False, False), (784, 250, 100, True, False),

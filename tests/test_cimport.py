@@ -54,7 +54,7 @@ def test_installed_package_ships_pxd_files():
                  "_common", "_openmp"):
         assert (root / "nnkernels" / f"{name}.pxd").exists(), name
     for header in ("nk_loops.h", "nk_base.h", "nk_math.h", "nk_activations_t.h",
-                   "nk_losses_t.h", "nk_optim_t.h", "nk_openmp.h", "nk_sync.h"):
+                   "nk_losses_t.h", "nk_optim_t.h", "nk_openmp.h", "nk_sync.h", "nk_blas.h"):
         assert (Path(nnkernels.get_include()) / header).exists(), header
 
 

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 import nnkernels
-from nnkernels import _blas, _blas_probe, _gemm_choice, _gemm_timing, kernels
+from nnkernels import _blas_loader, _blas_probe, _gemm_choice, _gemm_timing, kernels
 
 
 @pytest.fixture(scope="module")
@@ -22,24 +22,24 @@ def onednn():
         if os.environ.get("CI"):
             pytest.fail(f"CI=true: oneDNN must be usable: {why}")
         pytest.skip(why)
-    return _blas.onednn_path()
+    return _blas_loader.onednn_path()
 
 
 @pytest.fixture
 def keep_choice():
     """Restore the process's GEMM choice and the choice module's state after a test."""
-    saved = _blas.float_backend()
+    saved = _blas_loader.float_backend()
     state = {name: getattr(_gemm_choice, name)
              for name in ("_source", "_measurement", "_pending")}
     yield
-    _blas.set_float_backend(*saved)
+    _blas_loader.set_float_backend(*saved)
     for name, value in state.items():
         setattr(_gemm_choice, name, value)
 
 
 @pytest.fixture
 def use_onednn(onednn, keep_choice):
-    _blas.set_float_backend("onednn", "onednn")
+    _blas_loader.set_float_backend("onednn", "onednn")
     yield
 
 
@@ -145,16 +145,16 @@ def test_float64_stays_on_openblas(use_onednn, rng):
 
 
 def test_onednn_refuses_a_non_onednn_library(onednn):
-    why = _blas.use_onednn(_blas.library_path() or "/nonexistent/libdnnl.so.3")
+    why = _blas_loader.use_onednn(_blas_loader.library_path() or "/nonexistent/libdnnl.so.3")
     assert why is not None and ("dnnl_sgemm" in why or "cannot load" in why)
-    assert _blas.onednn_path() == onednn  # nothing changed
+    assert _blas_loader.onednn_path() == onednn  # nothing changed
 
 
 ONE_OPENMP = """
 import numpy as np
-from nnkernels import _blas, _gemm_choice, kernels
+from nnkernels import _blas_loader, _gemm_choice, kernels
 assert _gemm_choice._load_onednn() is None
-_blas.set_float_backend("onednn", "onednn")
+_blas_loader.set_float_backend("onednn", "onednn")
 kernels.gemm(np.ones((100, 784), np.float32), np.ones((784, 250), np.float32), n_threads=2)
 with open("/proc/self/maps") as f:
     print(sorted({line.split()[-1] for line in f if "libgomp" in line}))
@@ -235,12 +235,12 @@ def test_first_use_measures_and_writes_the_cache_atomically(onednn, cache_home, 
     assert data["format"] == _gemm_choice.CACHE_FORMAT
     (entry,) = data["entries"].values()
     assert entry["key"] == _gemm_choice.machine_key()
-    assert entry["gemm"] == choice == _blas.float_backend()[0]
+    assert entry["gemm"] == choice == _blas_loader.float_backend()[0]
     assert _gemm_choice.describe()["chosen_by"] == "measured"
     # a later process (here: the import step again) takes it from the cache
-    _blas.set_float_backend("openblas", "openblas")
+    _blas_loader.set_float_backend("openblas", "openblas")
     _gemm_choice.select_at_import()
-    assert _blas.float_backend() == (entry["gemm"], entry["gemv"])
+    assert _blas_loader.float_backend() == (entry["gemm"], entry["gemv"])
     assert _gemm_choice.describe()["chosen_by"] == "cache"
     _gemm_choice.ensure()  # nothing pending: no new measurement, no new write
     assert len(replaced) == 1
@@ -258,7 +258,7 @@ def test_a_measurement_under_heavy_load_is_provisional(onednn, cache_home, keep_
     assert entry["provisional"] is provisional
     assert entry["measurement"]["load_average"] == load
     _gemm_choice.select_at_import()
-    assert _blas.float_backend() == (entry["gemm"], entry["gemv"])  # used either way
+    assert _blas_loader.float_backend() == (entry["gemm"], entry["gemv"])  # used either way
     assert _gemm_choice._pending is provisional  # and measured again if provisional
     assert _gemm_choice.describe()["chosen_by"].startswith("cache")
 
@@ -289,7 +289,7 @@ def test_corrupt_cache_is_ignored_and_rewritten(onednn, cache_home, keep_choice,
     assert _gemm_choice._pending
     nnkernels.gemm_backend()
     entry = _gemm_choice.read_cache(_gemm_choice.machine_key())
-    assert entry is not None and entry["gemm"] == _blas.float_backend()[0]
+    assert entry is not None and entry["gemm"] == _blas_loader.float_backend()[0]
 
 
 def test_foreign_cache_entry_is_kept_but_not_used(onednn, cache_home, keep_choice,
@@ -301,9 +301,9 @@ def test_foreign_cache_entry_is_kept_but_not_used(onednn, cache_home, keep_choic
     ours = _gemm_choice._key_id(_gemm_choice.machine_key())
     data["entries"][ours] = {"key": foreign, "gemm": "onednn", "gemv": "onednn"}
     cache_home.write_text(json.dumps(data))
-    _blas.set_float_backend("openblas", "openblas")
+    _blas_loader.set_float_backend("openblas", "openblas")
     _gemm_choice.select_at_import()
-    assert _gemm_choice._pending and _blas.float_backend() == ("openblas", "openblas")
+    assert _gemm_choice._pending and _blas_loader.float_backend() == ("openblas", "openblas")
     nnkernels.gemm_backend()
     entries = json.loads(cache_home.read_text())["entries"]
     assert entries[_gemm_choice._key_id(foreign)]["key"] == foreign
@@ -317,7 +317,7 @@ def test_environment_override(onednn, cache_home, keep_choice, monkeypatch, valu
     _gemm_choice.write_cache(_gemm_choice.machine_key(), {"gemm": other, "gemv": other})
     monkeypatch.setenv("NNKERNELS_GEMM", value)
     _gemm_choice.select_at_import()
-    assert _blas.float_backend() == (value, value)
+    assert _blas_loader.float_backend() == (value, value)
     assert _gemm_choice.describe()["chosen_by"] == "environment"
     assert nnkernels.gemm_backend() == value  # no measurement replaces it
 
@@ -326,7 +326,7 @@ def test_environment_auto_uses_the_cache(onednn, cache_home, keep_choice, monkey
     _gemm_choice.write_cache(_gemm_choice.machine_key(), {"gemm": "onednn", "gemv": "openblas"})
     monkeypatch.setenv("NNKERNELS_GEMM", "auto")
     _gemm_choice.select_at_import()
-    assert _blas.float_backend() == ("onednn", "openblas")
+    assert _blas_loader.float_backend() == ("onednn", "openblas")
 
 
 @pytest.mark.parametrize("value", ["mkl", "OpenBLAS", "1"])
@@ -359,11 +359,11 @@ def test_onednn_asked_for_but_missing_names_the_extra(cache_home, keep_choice, m
 
 def test_python_override(onednn, cache_home, keep_choice, quick_measure, rng):
     assert nnkernels.gemm_backend("onednn") == "onednn"
-    assert _blas.float_backend() == ("onednn", "onednn")
+    assert _blas_loader.float_backend() == ("onednn", "onednn")
     assert _gemm_choice.describe()["chosen_by"] == "call"
     assert not cache_home.exists()  # an explicit library is not a measurement
     assert nnkernels.gemm_backend("openblas") == "openblas"
-    assert _blas.float_backend() == ("openblas", "openblas")
+    assert _blas_loader.float_backend() == ("openblas", "openblas")
     assert nnkernels.gemm_backend("auto") in ("openblas", "onednn")  # measures again
     assert _gemm_choice.describe()["chosen_by"] == "measured" and cache_home.exists()
     with pytest.raises(ValueError, match=r"gemm_backend: name must be None or one of "
@@ -381,7 +381,7 @@ def test_build_info_and_cli_show_the_choice(onednn, cache_home, keep_choice, qui
     assert code == 0
     gemm = nnkernels.build_info()["gemm"]
     assert f"GEMM float32: {gemm['float32_gemm']}" in out
-    assert f"oneDNN {_blas.onednn_version()}" in out
+    assert f"oneDNN {_blas_loader.onednn_version()}" in out
     assert "measured openblas:" in out and "measured onednn:" in out
 
 

@@ -22,7 +22,7 @@ def test_import_loads_no_scipy_linalg_and_installs_no_hook():
         print(sorted(k for k in sys.modules if k.startswith("scipy.linalg")))
         print("importlib.metadata" in sys.modules)
         print(hooks == (list(sys.meta_path), list(sys.path_hooks)))
-        print(nnkernels._blas.library_path() is not None)
+        print(nnkernels._blas_loader.library_path() is not None)
         print(environ == dict(os.environ))
     """)
     assert out.splitlines() == ["[]", "False", "True", "True", "True"]
@@ -44,7 +44,7 @@ def test_a_layer_by_layer_step_needs_no_thread_pool_environment():
         y = np.arange(100) % 10
         for _ in range(5):
             model.train_step(x, y)
-        print(nnkernels._blas.pinned(), _threads.blas_num_threads())
+        print(nnkernels._blas_loader.pinned(), _threads.blas_num_threads())
     """)
     assert out.split() == ["True", "1"]
 
@@ -56,7 +56,7 @@ def test_cython_blas_is_the_last_resort():
         import numpy as np
         import nnkernels
         a = np.random.default_rng(0).random((30, 20)).astype(np.float32)
-        assert nnkernels._blas.library_path() is None
+        assert nnkernels._blas_loader.library_path() is None
         assert np.allclose(nnkernels.kernels.gemm(a, a, trans_b=True), a @ a.T, rtol=1e-5)
         assert np.allclose(nnkernels.kernels.gemm(a[:1], a, trans_b=True), a[:1] @ a.T,
                            rtol=1e-5)

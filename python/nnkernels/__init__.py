@@ -15,7 +15,7 @@ from nnkernels import _blas_library  # noqa: E402
 
 _blas_library.select()  # the OpenBLAS the kernels call (scipy-openblas32's, if installed)
 
-from nnkernels import callbacks, kernels, losses, optimizers  # noqa: E402
+from nnkernels import activations, callbacks, kernels, losses, optimizers  # noqa: E402
 from nnkernels._info import build_info  # noqa: E402
 from nnkernels._gemm_choice import gemm_backend  # noqa: E402
 from nnkernels._threads import get_num_threads, num_threads, set_num_threads  # noqa: E402
@@ -67,7 +67,8 @@ def __getattr__(name):
 __all__ = [
     "Adam", "Dense", "History", "MeanSquaredError", "ModelFileError", "NonFiniteLossError",
     "Parameter", "RMSProp", "SGD", "Sequential", "SigmoidBinaryCrossEntropy",
-    "SoftmaxCrossEntropy", "build_info", "callbacks", "gemm_backend", "from_keras", "from_torch", "get_include",
+    "SoftmaxCrossEntropy", "activations", "build_info", "callbacks", "gemm_backend",
+    "from_keras", "from_torch", "get_include",
     "get_num_threads", "import_weights", "kernels", "load", "losses", "num_threads",
     "optimizers", "save", "set_num_threads", "to_keras", "to_torch", "to_torch_optimizer",
     *_LAZY_SUBMODULES,

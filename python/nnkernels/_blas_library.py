@@ -1,12 +1,13 @@
 """Which BLAS the kernels call.
 
-The kernels call BLAS through function pointers (nnkernels/_blas.pyx), set here when
-nnkernels is imported: the OpenBLAS of the ``scipy-openblas32`` wheel (a dependency:
-the build NumPy and SciPy themselves are made with, newer than the copy inside SciPy
-wheels), loaded with dlopen; failing that, the OpenBLAS inside SciPy's wheel; failing
-that (a SciPy built against another BLAS), SciPy's ``cython_blas`` table, and plans
-then run their products on one thread of ours (the BLAS threads itself). Nothing of
-scipy.linalg is imported unless that last resort is needed.
+The kernels call BLAS through function pointers (nnkernels/_blas.pyx), loaded by
+nnkernels/_blas_loader.pyx as chosen here when nnkernels is imported: the OpenBLAS of
+the ``scipy-openblas32`` wheel (a dependency: the build NumPy and SciPy themselves are
+made with, newer than the copy inside SciPy wheels), loaded with dlopen; failing that,
+the OpenBLAS inside SciPy's wheel; failing that (a SciPy built against another BLAS),
+SciPy's ``cython_blas`` table, and plans then run their products on one thread of ours
+(the BLAS threads itself). Nothing of scipy.linalg is imported unless that last resort
+is needed.
 
 Single-threaded, on the MNIST models' products (2026-11-27, AMD EPYC Zen 5, OpenBLAS
 kernels chosen by the library): 0.3.34 (scipy-openblas32) 181 GFLOP/s, NumPy's
@@ -24,7 +25,7 @@ import glob
 import os
 import sys
 
-from nnkernels import _blas
+from nnkernels import _blas_loader
 
 
 def _package_files(package, pattern):
@@ -61,7 +62,7 @@ def select():
 def _select_blas():
     choice = os.environ.get("NNKERNELS_BLAS", "")
     if choice == "cython_blas":
-        _blas.use_cython_blas()
+        _blas_loader.use_cython_blas()
         return None
     if choice and choice not in ("openblas32", "scipy"):
         candidates = [choice]
@@ -73,7 +74,7 @@ def _select_blas():
     for path in candidates:
         # The wheel's copy is loaded by nnkernels alone (NumPy and SciPy carry their own):
         # it is pinned to one thread and the kernels split products across theirs.
-        if path and _blas.use_openblas(path, private=path == wheel):
+        if path and _blas_loader.use_openblas(path, private=path == wheel):
             return path
-    _blas.use_cython_blas()  # imports scipy.linalg (about 0.5 s): only as the last resort
+    _blas_loader.use_cython_blas()  # imports scipy.linalg (about 0.5 s): only as the last resort
     return None

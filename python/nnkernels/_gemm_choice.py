@@ -33,7 +33,7 @@ import os
 import sys
 import time
 
-from nnkernels import _blas
+from nnkernels import _blas_loader
 from nnkernels._gemm_timing import MARGIN, _products, measure  # noqa: F401 (re-exported)
 
 ENV = "NNKERNELS_GEMM"
@@ -78,7 +78,7 @@ def onednn_library():
 def _load_onednn():
     """Load oneDNN once; None on success, else why it cannot be used."""
     global _onednn_error
-    if _blas.onednn_path() is not None:
+    if _blas_loader.onednn_path() is not None:
         return None
     if _onednn_error is not None:
         return _onednn_error
@@ -86,7 +86,7 @@ def _load_onednn():
     if path is None:
         _onednn_error = f"oneDNN is not installed ({ONEDNN_EXTRA})"
     else:
-        _onednn_error = _blas.use_onednn(path)
+        _onednn_error = _blas_loader.use_onednn(path)
     return _onednn_error
 
 
@@ -132,8 +132,8 @@ def machine_key():
         "cpu": model,
         "cpu_flags_sha256": hashlib.sha256(flags.encode()).hexdigest()[:16],
         "cores": _usable_cores(),
-        "openblas": _blas.openblas_config(),
-        "openblas_file": _file_identity(_blas.library_path()),
+        "openblas": _blas_loader.openblas_config(),
+        "openblas_file": _file_identity(_blas_loader.library_path()),
         "onednn_file": _file_identity(onednn_library()),
     }
 
@@ -186,7 +186,7 @@ def write_cache(key, entry):
 
 def _apply(gemm, gemv, source, measurement=None):
     global _source, _measurement, _pending
-    _blas.set_float_backend(gemm, gemv)
+    _blas_loader.set_float_backend(gemm, gemv)
     _source, _measurement, _pending = source, measurement, False
 
 
@@ -277,12 +277,12 @@ def gemm_backend(name=None):
         _force(name, "call", f"gemm_backend({name!r})")
     else:
         ensure()
-    return _blas.float_backend()[0]
+    return _blas_loader.float_backend()[0]
 
 
 def describe():
     """The choice for build_info(): libraries, how they were chosen, what was measured."""
-    gemm, gemv = _blas.float_backend()
+    gemm, gemv = _blas_loader.float_backend()
     return {
         "float32_gemm": gemm,
         "float32_gemv": gemv,
@@ -291,8 +291,8 @@ def describe():
         else "not measured yet (OpenBLAS until the first product)" if _source == "default"
         else f"{_source} (provisional, measured on a busy machine: again at first use)",
         "override": os.environ.get(ENV) or None,
-        "onednn": ({"version": _blas.onednn_version(), "path": _blas.onednn_path()}
-                   if _blas.onednn_path() else _onednn_error or "not loaded"),
+        "onednn": ({"version": _blas_loader.onednn_version(), "path": _blas_loader.onednn_path()}
+                   if _blas_loader.onednn_path() else _onednn_error or "not loaded"),
         "measurement": _measurement,
         "cache": str(cache_path()),
     }

@@ -5,7 +5,7 @@ ratios."""
 import os
 import time
 
-import nnkernels._blas as _blas
+import nnkernels._blas_loader as _blas_loader
 import nnkernels._blas_probe as _blas_probe
 import nnkernels._threads as _threads
 
@@ -59,7 +59,7 @@ def measure(n_threads=None, rounds=ROUNDS, time_budget=TIME_BUDGET):
     """
     nt = _threads.get_num_threads() if n_threads is None else n_threads
     # oneDNN is timed when loaded (nnkernels._gemm_choice loads it, and says why not).
-    libraries = ["openblas"] + (["onednn"] if _blas.onednn_path() is not None else [])
+    libraries = ["openblas"] + (["onednn"] if _blas_loader.onednn_path() is not None else [])
     step, one_row = _products()
     modes = [("one", step, 1)] + ([("split", step, nt)] if nt > 1 else [])
     modes.append(("gemv", one_row, 1))

@@ -11,6 +11,7 @@ read.
 import os
 
 import nnkernels._blas as _blas
+import nnkernels._blas_loader as _blas_loader
 import nnkernels._openmp as _openmp
 from nnkernels._checks import thread_count
 
@@ -63,7 +64,7 @@ def set_num_threads(n):
 def _other_pools():
     """The BLAS pools of blas_info() that set_num_threads limits: all but a pinned one."""
     return [pool for pool in blas_info()
-            if not (_blas.pinned() and is_kernels_blas(pool))]
+            if not (_blas_loader.pinned() and is_kernels_blas(pool))]
 
 
 def blas_info():
@@ -73,7 +74,7 @@ def blas_info():
 
 def is_kernels_blas(pool):
     """Whether a pool of blas_info() is the BLAS the kernels call."""
-    path = _blas.library_path()
+    path = _blas_loader.library_path()
     if path is not None:
         return os.path.realpath(pool["filepath"]) == os.path.realpath(path)
     import scipy
@@ -106,7 +107,7 @@ class num_threads:
     def __exit__(self, *exc):
         _openmp.set_num_threads(self._previous)
         for pool in self._saved_blas:
-            if not (_blas.pinned() and is_kernels_blas(pool)):
+            if not (_blas_loader.pinned() and is_kernels_blas(pool)):
                 _blas_controller().select(filepath=pool["filepath"]).limit(
                     limits=pool["num_threads"])
         return False

@@ -7,16 +7,12 @@ batch: after the first batch of a given size, forward and backward allocate noth
 """
 import numpy as np
 
+import nnkernels.activations as activations
 import nnkernels.kernels as kernels
 from nnkernels._checks import float_dtype, positive_int
 from nnkernels._compiled import why_not
 
-ACTIVATIONS = (None, "relu", "sigmoid")
 INITIALIZERS = ("glorot_normal", "glorot_uniform", "he_normal", "zeros")
-_FORWARD = {None: kernels.bias_add, "relu": kernels.bias_relu,
-            "sigmoid": kernels.bias_sigmoid}
-_BACKWARD = {None: None, "relu": kernels.bias_relu_backward,
-             "sigmoid": kernels.bias_sigmoid_backward}
 
 
 class Parameter:
@@ -71,7 +67,7 @@ class Dense:
     Parameters
     ----------
     in_features, out_features : int
-    activation : None, "relu" or "sigmoid"
+    activation : None, "relu" or "sigmoid" (:mod:`nnkernels.activations`)
     init : "glorot_normal" (default), "glorot_uniform", "he_normal" or "zeros"
         Initialisation of W; b starts at zero.
     dtype : "float32" (default) or "float64"
@@ -92,15 +88,13 @@ class Dense:
                  dtype="float32", seed=None):
         self.in_features = positive_int("Dense", "in_features", in_features)
         self.out_features = positive_int("Dense", "out_features", out_features)
-        if activation not in ACTIVATIONS:
-            raise ValueError(f"Dense: activation must be one of {ACTIVATIONS}; "
-                             f"got {activation!r}")
+        record = activations.get(activation, "Dense: activation")
         if init not in INITIALIZERS:
             raise ValueError(f"Dense: init must be one of {INITIALIZERS}; got {init!r}")
-        self.activation = activation
+        self.activation = record.name
         self.init = init
         self.dtype = float_dtype("Dense", dtype)
-        self._forward, self._backward = _FORWARD[activation], _BACKWARD[activation]
+        self._forward, self._backward = record.forward, record.backward
         self.weight = Parameter(np.zeros((in_features, out_features), self.dtype), "weight")
         self.bias = Parameter(np.zeros(out_features, self.dtype), "bias")
         self._buffers = {}  # batch size -> (y, dz, dx)

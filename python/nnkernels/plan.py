@@ -25,6 +25,7 @@ import numpy as np
 
 import nnkernels._gemm_choice as _gemm_choice
 import nnkernels._plan as _plan
+import nnkernels.activations as activations
 from nnkernels._threads import get_num_threads
 
 # Below this many floating-point operations per call of a step's products, the
@@ -141,7 +142,8 @@ class Engine:
                 self.plans.clear()
             dims = [model.in_features] + [layer.out_features for layer in model.layers]
             arrays = [s.array for s in states] + [None, None] if training else [None, None]
-            plan = _plan.Plan(dims, [layer.activation for layer in model.layers],
+            plan = _plan.Plan(dims, [activations.get(layer.activation).code
+                                     for layer in model.layers],
                               model.loss.name if model.loss is not None else None, batch,
                               n_threads, data.array, grads.array if training else None,
                               arrays[0], arrays[1])

@@ -21,6 +21,7 @@ import zlib
 
 import numpy as np
 
+from nnkernels import activations
 from nnkernels._extras import require
 from nnkernels.formats import safetensors_file, strict_json
 from nnkernels.formats.errors import ModelFileError, fail, shown
@@ -34,7 +35,6 @@ MAX_WEIGHTS_BYTES = 1 << 30
 MAX_CONFIG_BYTES = 16 << 20
 _MAX_MEMBERS = 64
 _HDF5_SIGNATURE = b"\x89HDF\r\n\x1a\n"
-_ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "linear": None}
 # What h5py and the HDF5 library raise on damaged files (never a bug of ours to hide).
 _H5_ERRORS = (OSError, KeyError, ValueError, TypeError, RuntimeError, IndexError,
               OverflowError)
@@ -147,12 +147,15 @@ def _dense(path, i, cfg):
     if isinstance(units, bool) or not isinstance(units, int) or not 0 < units < 1 << 31:
         raise fail(path, f"layer {i} (Dense {shown(name, 40)}): units must be an int >= 1; "
                          f"got {str(units)[:40]}")
-    if activation not in (*_ACTIVATIONS, "softmax") or not isinstance(use_bias, bool):
+    known = activation == "softmax" or (isinstance(activation, str)
+                                        and activation in activations.KERAS_NAMES)
+    if not known or not isinstance(use_bias, bool):
         raise fail(path, f"layer {i} (Dense {shown(name, 40)}): activation "
                          f"{str(activation)[:60]!r} "
                          f"does not convert; relu, sigmoid, linear and a final softmax do")
-    return name, units, activation if activation == "softmax" else _ACTIVATIONS[activation], \
-        use_bias
+    # a final softmax is the softmax cross-entropy loss (_layers), not a layer activation
+    return name, units, activation if activation == "softmax" else \
+        activations.from_keras(activation).name, use_bias
 
 
 # -- HDF5 ------------------------------------------------------------------------------
@@ -311,10 +314,10 @@ def from_keras(path):
         out = os.path.join(tmp, "layers.safetensors")
         run_isolated(path, _read, path, out)
         tensors, meta = safetensors_file.read(out)
-    activations = json.loads(meta["activations"])
+    layer_activations = json.loads(meta["activations"])
     dtype = np.float64 if tensors["0.kernel"].dtype == np.float64 else np.float32
     layers = []
-    for k, activation in enumerate(activations):
+    for k, activation in enumerate(layer_activations):
         w, b = tensors[f"{k}.kernel"], tensors[f"{k}.bias"]
         layer = Dense(w.shape[0], w.shape[1], activation, init="zeros", dtype=dtype)
         layer.weight.data[...] = w
@@ -339,7 +342,8 @@ def to_keras(model):
     layers = [keras.Input((model.in_features,), dtype=model.dtype.name)]
     for i, layer in enumerate(model.layers):
         last = i == len(model.layers) - 1
-        activation = "softmax" if last and classifier else (layer.activation or "linear")
+        activation = "softmax" if last and classifier else activations.get(
+            layer.activation).keras
         layers.append(keras.layers.Dense(layer.out_features, activation=activation,
                                          dtype=model.dtype.name))
     module = keras.Sequential(layers)

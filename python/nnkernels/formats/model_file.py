@@ -21,11 +21,11 @@ Files of the legacy ``.nnk`` format (nnkernels 0.1) load too, through
 import os
 import re
 
-from nnkernels import losses, optimizers
+from nnkernels import activations, losses, optimizers
 from nnkernels._info import version
 from nnkernels.formats import legacy_nnk, safetensors_file, state_dict, strict_json
 from nnkernels.formats.errors import ModelFileError, fail
-from nnkernels.layers import ACTIVATIONS, INITIALIZERS, Dense
+from nnkernels.layers import INITIALIZERS, Dense
 from nnkernels.sequential import Sequential
 
 FORMAT = "nnkernels.Sequential"
@@ -188,9 +188,10 @@ def _layer_config(path, i, config):
         value = config.get(key)
         if isinstance(value, bool) or not isinstance(value, int) or value < 1:
             raise fail(path, f"layer {i} '{key}' must be an int >= 1; got {value!r}")
-    if config.get("activation") not in ACTIVATIONS:
-        raise fail(path, f"layer {i} activation must be one of {ACTIVATIONS}; "
-                         f"got {config.get('activation')!r}")
+    try:
+        activations.get(config.get("activation"), f"layer {i} activation")
+    except ValueError as error:
+        raise fail(path, str(error)) from None
     init = config.get("init", "glorot_normal")
     if init not in INITIALIZERS:
         raise fail(path, f"layer {i} init {str(init)[:40]!r} is unknown")

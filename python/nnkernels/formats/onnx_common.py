@@ -12,6 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
+from nnkernels import activations
 from nnkernels.formats.errors import ModelFileError
 from nnkernels._extras import require
 
@@ -50,9 +51,9 @@ def attributes(node):
 
 #: Inputs that the operators the importer reads require.
 _REQUIRED_INPUTS = {"Gemm": 2, "MatMul": 2, "Add": 2, "Reshape": 2, "Gather": 2,
-                    **dict.fromkeys(("Relu", "Sigmoid", "Softmax", "LogSoftmax", "Identity",
-                                     "Dropout", "Cast", "Flatten", "Transpose", "Shape",
-                                     "Unsqueeze", "Squeeze", "Concat"), 1)}
+                    **dict.fromkeys((*activations.ONNX_OPS, "Softmax", "LogSoftmax",
+                                     "Identity", "Dropout", "Cast", "Flatten", "Transpose",
+                                     "Shape", "Unsqueeze", "Squeeze", "Concat"), 1)}
 
 
 def has_required_inputs(node):

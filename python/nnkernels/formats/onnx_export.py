@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnkernels import losses
+from nnkernels import activations, losses
 from nnkernels._checks import positive_int
 from nnkernels._extras import require
 from nnkernels._info import version
@@ -87,14 +87,14 @@ def sequential(graph, model, x="input"):
             raise ValueError(f"export: layer {i} is a {type(layer).__name__}; only Dense "
                              "layers have an ONNX form")
         x = graph.dense(x, layer.weight.data.T, layer.bias.data, str(i))
-        if layer.activation is not None:
-            x = graph.node({"relu": "Relu", "sigmoid": "Sigmoid"}[layer.activation], [x],
-                           f"{layer.activation}_{i}")
+        op = activations.get(layer.activation).onnx
+        if op is not None:
+            x = graph.node(op, [x], f"{layer.activation}_{i}")
     loss = getattr(model.loss, "name", None)
     if loss == "softmax_cross_entropy":
         return graph.node("Softmax", [x], "probabilities", axis=-1), "probabilities"
     if loss == "binary_cross_entropy":
-        return graph.node("Sigmoid", [x], "probabilities"), "probabilities"
+        return graph.node(activations.SIGMOID.onnx, [x], "probabilities"), "probabilities"
     return graph.node("Identity", [x], "output"), "output"
 
 

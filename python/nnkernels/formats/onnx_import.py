@@ -23,6 +23,7 @@ outputs give a model compiled with the MSE loss whose ``predict`` is the ONNX ou
 """
 import numpy as np
 
+from nnkernels import activations
 from nnkernels.formats.onnx_common import (MAX_NODES, MAX_TOTAL_BYTES, OnnxFileError,
                                            TensorReader, attributes, has_required_inputs,
                                            read_model, type_name)
@@ -34,7 +35,8 @@ MIN_OPSET = 9
 _FLOAT_TYPES = {1: np.dtype(np.float32), 11: np.dtype(np.float64)}
 _PASS_THROUGH = ("Identity", "Dropout")
 _LINEAR = ("Gemm", "MatMul", "Add")
-_ACTIVATIONS = {"Relu": "relu", "Sigmoid": "sigmoid"}
+_ACTIVATIONS = tuple(activations.ONNX_OPS)  # Relu, Sigmoid
+# the classifier's output: the softmax cross-entropy loss, not a layer activation
 _OUTPUTS = {"Softmax": "softmax", "LogSoftmax": "log_softmax"}
 _RESHAPES = ("Flatten", "Reshape")
 SUPPORTED = (*_LINEAR, *_ACTIVATIONS, *_OUTPUTS, *_PASS_THROUGH, "Cast", *_RESHAPES)
@@ -288,7 +290,7 @@ class _Builder:
         if op in _ACTIVATIONS:
             if not self.layers or self.last not in _LINEAR or self.layers[-1][2] is not None:
                 self.fail(label, f"{op} must follow a linear layer (MatMul/Gemm + Add)")
-            self.layers[-1][2] = _ACTIVATIONS[op]
+            self.layers[-1][2] = activations.from_onnx_op(op).name
             return
         # the classifier's output: softmax of the last layer's output, as predict gives
         if not self.layers or self.last not in (*_LINEAR, *_ACTIVATIONS):

@@ -8,7 +8,7 @@ are transposed: ``Linear.weight`` is (out, in), ``Dense.weight`` (in, out).
 """
 import numpy as np
 
-from nnkernels import optimizers
+from nnkernels import activations, optimizers
 from nnkernels.layers import Dense
 from nnkernels.sequential import Sequential
 
@@ -67,6 +67,8 @@ def from_torch(module, *, dtype=None):
     """
     torch = _torch()
     specs, loss, seen_linear = [], "mse", False
+    activation_modules = {getattr(torch.nn, name): record
+                          for name, record in activations.TORCH_MODULES.items()}
     for index, child in _modules(module, torch):
         kind = type(child).__name__
         if loss != "mse":
@@ -75,11 +77,12 @@ def from_torch(module, *, dtype=None):
         if isinstance(child, torch.nn.Linear):
             specs.append([index, child, None])
             seen_linear = True
-        elif isinstance(child, (torch.nn.ReLU, torch.nn.Sigmoid)):
+        elif isinstance(child, tuple(activation_modules)):
             if not specs or specs[-1][2] is not None:
                 raise ValueError(f"from_torch: module {index} ({kind}) must follow a Linear "
                                  f"layer directly")
-            specs[-1][2] = "relu" if isinstance(child, torch.nn.ReLU) else "sigmoid"
+            specs[-1][2] = next(record.name for cls, record in activation_modules.items()
+                                if isinstance(child, cls))
         elif isinstance(child, (torch.nn.Softmax, torch.nn.LogSoftmax)):
             if child.dim not in (1, -1) or not specs or specs[-1][2] is not None:
                 raise ValueError(f"from_torch: module {index} ({kind}(dim={child.dim})) "
@@ -130,10 +133,9 @@ def to_torch(model, *, probabilities=False):
             linear.weight.copy_(torch.from_numpy(np.ascontiguousarray(layer.weight.data.T)))
             linear.bias.copy_(torch.from_numpy(layer.bias.data.copy()))
         modules.append(linear)
-        if layer.activation == "relu":
-            modules.append(torch.nn.ReLU())
-        elif layer.activation == "sigmoid":
-            modules.append(torch.nn.Sigmoid())
+        module = activations.get(layer.activation).torch
+        if module is not None:
+            modules.append(getattr(torch.nn, module)())
     if probabilities:
         if model.loss is None or model.loss.name != "softmax_cross_entropy":
             raise ValueError("to_torch: probabilities=True needs a classifier (softmax "

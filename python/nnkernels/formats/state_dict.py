@@ -15,16 +15,18 @@ import re
 
 import numpy as np
 
+from nnkernels import activations as _activations
 from nnkernels.formats import safetensors_file
 from nnkernels.formats.errors import fail, shown
 from nnkernels.layers import Dense
 from nnkernels.sequential import Sequential
 
-#: last-layer activations and the loss that gives the same predictions
-OUTPUT_ACTIVATIONS = {"softmax": "softmax_cross_entropy", "log_softmax": "softmax_cross_entropy",
-                      "sigmoid": "mse", "linear": "mse", "relu": "mse"}
-HIDDEN_ACTIVATIONS = {"relu": "relu", "sigmoid": "sigmoid", "linear": None}
-_ALIASES = {"none": "linear", "identity": "linear", "logsoftmax": "log_softmax"}
+#: A final softmax is no layer activation: the loss whose predict gives the same
+#: probabilities, on a linear last layer. The activations are nnkernels.activations'
+#: (their Keras names and aliases: relu, sigmoid, linear, identity, none); a model
+#: without a softmax is trained on the mean squared error.
+SOFTMAX_OUTPUTS = {"softmax": "softmax_cross_entropy", "log_softmax": "softmax_cross_entropy",
+                   "logsoftmax": "softmax_cross_entropy"}
 
 
 def prefixes(activations):
@@ -33,7 +35,7 @@ def prefixes(activations):
     result, index = [], 0
     for activation in activations:
         result.append(str(index))
-        index += 1 if activation is None else 2
+        index += 1 if activation is None else 2  # the identity has no module
     return result
 
 
@@ -102,21 +104,22 @@ def parse_architecture(arch, activations):
                          f"'784-250-100-10'; got {arch!r}")
     names = [a.strip().lower() for a in activations.split(",")] \
         if isinstance(activations, str) else [str(a).lower() for a in activations]
-    names = [_ALIASES.get(a, a) for a in names]
     if len(names) != len(sizes) - 1:
         raise ValueError(f"activations must name one activation per layer ({len(sizes) - 1} "
                          f"for arch {arch!r}); got {activations!r}")
+    known = sorted(_activations.KERAS_NAMES)
     for i, a in enumerate(names[:-1]):
-        if a not in HIDDEN_ACTIVATIONS:
+        if a not in _activations.TEXT_NAMES:
             raise ValueError(f"activations: layer {i} has {a!r}; hidden layers take one of "
-                             f"{sorted(HIDDEN_ACTIVATIONS)}")
-    if names[-1] not in OUTPUT_ACTIVATIONS:
-        raise ValueError(f"activations: the last layer has {names[-1]!r}; expected one of "
-                         f"{sorted(OUTPUT_ACTIVATIONS)}")
-    last = names[-1] if names[-1] in ("relu", "sigmoid") else None
-    acts = [HIDDEN_ACTIVATIONS[a] for a in names[:-1]] + [last]
+                             f"{known}")
+    last, loss = names[-1], SOFTMAX_OUTPUTS.get(names[-1], "mse")
+    if last not in _activations.TEXT_NAMES and last not in SOFTMAX_OUTPUTS:
+        raise ValueError(f"activations: the last layer has {last!r}; expected one of "
+                         f"{sorted(known + ['softmax', 'log_softmax'])}")
+    acts = [_activations.TEXT_NAMES[a].name for a in names[:-1]]
+    acts.append(None if last in SOFTMAX_OUTPUTS else _activations.TEXT_NAMES[last].name)
     layers = [(i, o, a) for i, o, a in zip(sizes, sizes[1:], acts)]
-    return layers, OUTPUT_ACTIVATIONS[names[-1]]
+    return layers, loss
 
 
 def _natural_key(prefix):

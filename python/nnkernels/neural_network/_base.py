@@ -11,6 +11,7 @@ from sklearn.model_selection import train_test_split
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from nnkernels import optimizers
+from nnkernels.activations import SIGMOID, SKLEARN_NAMES, from_sklearn
 from nnkernels._checks import hyperparameter, learning_rate, positive_int
 from nnkernels._random import random_generator
 from nnkernels.callbacks import Callback
@@ -20,7 +21,6 @@ from nnkernels.optimizers import SGD, Adam, RMSProp
 from nnkernels.sequential import Sequential
 
 
-_ACTIVATIONS = {"relu": "relu", "logistic": "sigmoid", "identity": None}
 _SOLVERS = ("adam", "rmsprop", "sgd")
 
 
@@ -132,8 +132,9 @@ class _BaseMLP(BaseEstimator):
     def _check_params(self):
         name = type(self).__name__
         self._hidden_sizes()
-        if self.activation not in _ACTIVATIONS:
-            expected = f"one of {tuple(_ACTIVATIONS)}"
+        known = isinstance(self.activation, str) and self.activation in SKLEARN_NAMES
+        if not known:
+            expected = f"one of {tuple(SKLEARN_NAMES)}"
             if self.activation == "tanh":
                 expected += " ('tanh' has no nnkernels kernel)"
             raise self._error("activation", expected, self.activation)
@@ -187,12 +188,12 @@ class _BaseMLP(BaseEstimator):
     def _initialize(self, X, n_outputs, rng):
         """A new network for X (n_samples, n_features) and n_outputs outputs."""
         sizes = [X.shape[1], *self._hidden_sizes(), n_outputs]
-        hidden = _ACTIVATIONS[self.activation]
+        hidden = from_sklearn(self.activation).name
         inits = self._layer_inits(len(sizes) - 1)
         layers = [Dense(a, b, activation=hidden if i < len(sizes) - 2 else None,
                         init=inits[i], dtype=X.dtype, seed=rng)
                   for i, (a, b) in enumerate(zip(sizes, sizes[1:]))]
-        if self.activation == "logistic" and inits[0] == "glorot_uniform":
+        if from_sklearn(self.activation) is SIGMOID and inits[0] == "glorot_uniform":
             for layer in layers:  # scikit-learn's bound sqrt(2 / (fan_in + fan_out))
                 layer.weight.data *= np.sqrt(1 / 3)
         self._model = Sequential(layers)
@@ -216,8 +217,9 @@ class _BaseMLP(BaseEstimator):
         check_is_fitted(self, "coefs_")
         model = self.__dict__.get("_model")
         if model is None:
-            layers = [Dense(w.shape[0], w.shape[1], activation=_ACTIVATIONS[self.activation],
-                            dtype=w.dtype) for w in self.coefs_]
+            hidden = from_sklearn(self.activation).name
+            layers = [Dense(w.shape[0], w.shape[1], activation=hidden, dtype=w.dtype)
+                      for w in self.coefs_]
             layers[-1] = Dense(*self.coefs_[-1].shape, activation=None,
                                dtype=self.coefs_[-1].dtype)
             model = self._model = Sequential(layers)
