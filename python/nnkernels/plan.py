@@ -226,7 +226,9 @@ class TeamSize:
     thread sleeping at once; or one thread. The way that did the most work per second
     when last measured is used; each other way is measured again every PROBE_SECONDS,
     so that a machine that got busier (or quieter) is noticed within about that long.
-    The first call of each way is a warm-up and is not counted.
+    The first call after a change of way is not counted, and the way runs again: that
+    call pays for the change (threads waking up, the scheduler's account of a thread
+    that spun or slept under the way before), which is not the new way's own speed.
 
     Spinning suits a quiet machine: waits between phases last a few microseconds, and
     waking a sleeper costs 10-50. On a core shared with another process, a spinning
@@ -244,9 +246,12 @@ class TeamSize:
                      [(full, self.SPIN_US), (full, self.NO_SPIN_US), (1, self.SPIN_US)])
         self.rate = {}      # way -> work per second, last measured
         self.when = {}      # way -> time.monotonic() of that measurement
-        self.warm = set()   # ways that have run their warm-up call
+        self.last = None    # the way of the last call
+        self.again = None   # a way whose first call after a change was not counted
 
     def choose(self):
+        if self.again is not None:
+            return self.again
         for way in self.ways:
             if way not in self.rate:
                 return way
@@ -256,8 +261,9 @@ class TeamSize:
         return min(stale, key=self.when.get) if stale else best
 
     def record(self, way, work, seconds):
-        if way not in self.warm:
-            self.warm.add(way)
+        changed, self.last = way != self.last, way
+        self.again = way if changed else None
+        if changed:
             return
         if work > 0 and seconds > 0:
             rate = work / seconds
