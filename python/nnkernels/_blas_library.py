@@ -9,9 +9,8 @@ SciPy's ``cython_blas`` table, and plans then run their products on one thread o
 (the BLAS threads itself). Nothing of scipy.linalg is imported unless that last resort
 is needed.
 
-Single-threaded, on the MNIST models' products (2026-11-27, AMD EPYC Zen 5, OpenBLAS
-kernels chosen by the library): 0.3.34 (scipy-openblas32) 181 GFLOP/s, NumPy's
-0.3.31 174, SciPy's 0.3.30 161 (bench/README.md).
+The wheel's OpenBLAS is the newest of the three; bench/README.md has their speeds
+on the MNIST models' products.
 
 float32 products may go to oneDNN instead, chosen by measurement per machine
 (nnkernels/_gemm_choice.py; ``NNKERNELS_GEMM`` overrides it): select() applies a cached

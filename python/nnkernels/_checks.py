@@ -92,8 +92,8 @@ def float_dtype(owner, dtype):
     return dt
 
 
-#: Whether every element of x (C-contiguous, float32 or float64) is finite: one pass
-#: over the exponent bits, compiled (60,000 MNIST images in 14 ms, one image in 0.3 us).
+#: Whether every element of x (C-contiguous, float32 or float64) is finite: one
+#: compiled pass over the exponent bits, no allocation.
 all_finite = all_finite_floats
 
 
