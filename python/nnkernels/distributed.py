@@ -24,6 +24,7 @@ extra: ``pip install "nnkernels[mpi]"`` (mpi4py and the mpich wheel's ``mpiexec`
 import os
 import secrets
 import sys
+import time
 import traceback
 from contextlib import contextmanager
 
@@ -32,6 +33,8 @@ import numpy as np
 from nnkernels import plan as _plan
 
 EXTRA = 'pip install "nnkernels[mpi]"'
+# How long a failing rank waits between writing its error and MPI_Abort.
+ABORT_GRACE_SECONDS = 0.5
 
 # The slots after the gradients in the reduced buffer.
 _LOSS, _HITS, _STOP = 0, 1, 2
@@ -135,6 +138,9 @@ class Communicator:
             traceback.print_exc(file=sys.stderr)
             print(f"nnkernels.distributed: rank {self.rank} is aborting the job "
                   f"(MPI_Abort)", file=sys.stderr, flush=True)
+            # A launcher may drop what a rank wrote just before MPI_Abort (seen with
+            # MPICH's Hydra: an empty stderr, once in a CI run): let it forward first.
+            time.sleep(ABORT_GRACE_SECONDS)
             self.comm.Abort(1)
             os._exit(1)  # MPICH's MPI_Abort may return before the launcher kills us
 
