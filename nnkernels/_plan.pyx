@@ -123,6 +123,16 @@ cdef class Plan:
     cdef public object team   # plan.TeamSize of fit's calls, kept from fit to fit
 
     @property
+    def spread(self):
+        """Whether a call on as many threads as the process may use CPUs runs each
+        thread on a CPU of its own (nnkernels/src/nk_affinity.h). True by default."""
+        return bool(self.s.spread)
+
+    @spread.setter
+    def spread(self, bint value):
+        self.s.spread = value
+
+    @property
     def spin_us(self):
         """How long a thread that waits for another spins before it sleeps (us)."""
         return self.s.spin_ns / 1000.0
@@ -207,6 +217,7 @@ cdef class Plan:
         self.s.max_threads = n_threads
         self.s.rounds = 0
         self.s.spin_ns = NK_SPIN_NS
+        self.s.spread = 1
         self._arrays = arrays   # kept alive as long as the plan
 
     def set_optimizer(self, kind, *, double lr, double rho=0, double eps=0,

@@ -10,6 +10,9 @@ cdef extern from "nk_sync.h":
     ctypedef struct nk_team:
         pass
 
+cdef extern from "nk_affinity.h":
+    enum: NK_MAX_SPREAD
+
 cdef enum:
     MAX_LAYERS = 32
     MAX_PHASES = 3 * MAX_LAYERS + 4
@@ -74,6 +77,9 @@ cdef struct State:
     int64_t rounds               # rounds run by this plan so far (all calls)
     int max_threads
     int64_t spin_ns              # how long a waiting thread spins before it sleeps
+    int spread                   # 1: a call on as many threads as CPUs gives each one
+    int cpus[NK_MAX_SPREAD]      # the CPU of each thread of this call (n_cpus of them)
+    int n_cpus
     # the team of this call
     nk_team team
     Phase phases[MAX_PHASES]

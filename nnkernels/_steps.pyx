@@ -28,6 +28,13 @@ cdef extern from "nk_sync.h":
     unsigned int nk_flush_denormals() noexcept nogil
     void nk_fp_restore(unsigned int old) noexcept nogil
 
+cdef extern from "nk_affinity.h":
+    ctypedef struct nk_pin:
+        pass
+    int nk_spread_cpus(int* cpus, int threads) noexcept nogil
+    void nk_pin_enter(nk_pin* pin, const int* cpus, int n, int tid) noexcept nogil
+    void nk_pin_leave(nk_pin* pin) noexcept nogil
+
 cdef enum:
     # Column blocks start at multiples of 64 bytes (OpenBLAS's kernels work on
     # 16 floats / 8 doubles at a time along this dimension).
@@ -312,11 +319,13 @@ cdef Py_ssize_t _program(State* p) noexcept nogil:
 
 cdef void _work(floating* tag, State* p, Py_ssize_t rounds, int tid, int team) noexcept nogil:
     cdef unsigned int fp = nk_flush_denormals()
+    cdef nk_pin pin
     cdef Py_ssize_t r
     cdef int k, b, own0, own1
     cdef int64_t target = 0, round_id
     cdef Round rd
     cdef Phase* ph
+    nk_pin_enter(&pin, p.cpus, p.n_cpus, tid)
     for r in range(rounds):
         round_id = p.rounds + r + 1
         nk_team_wait(&p.team, target, p.spin_ns)   # the round before is done everywhere
@@ -337,6 +346,7 @@ cdef void _work(floating* tag, State* p, Py_ssize_t rounds, int tid, int team) n
                     _block(tag, p, &rd, ph, b, tid)
                     nk_team_done(&p.team)
             target += ph.blocks
+    nk_pin_leave(&pin)
     nk_fp_restore(fp)
 
 
@@ -355,6 +365,7 @@ cdef void run_team(floating* tag, State* p, int threads) noexcept nogil:
         threads = widest
     if threads > p.max_threads:
         threads = p.max_threads
+    p.n_cpus = nk_spread_cpus(p.cpus, threads) if p.spread and threads > 1 else 0
     if threads <= 1:
         _work(tag, p, rounds, 0, 1)
     else:

@@ -229,3 +229,25 @@ def test_a_call_runs_no_more_threads_than_its_widest_phase_has_blocks(small_mode
     with nnkernels.num_threads(1):
         out1 = model.predict(x)
     np.testing.assert_array_equal(out1, out2)
+
+
+def test_spreading_the_threads_over_the_cpus_changes_no_bit_and_no_affinity(
+        small_models_split):
+    """A call on as many threads as CPUs runs each on a CPU of its own (Plan.spread),
+    then gives every thread back the CPUs it had: same bits, same affinity."""
+    import os
+    x, y = _data("float32")
+    before = os.sched_getaffinity(0)
+    results = []
+    for spread in (True, False):
+        model = _classifier("float32")
+        with nnkernels.num_threads(len(before)):
+            p = model.engine.plan(model, 100, training=True)
+            p.spread = spread
+            assert p.spread is spread
+            losses, hits = np.empty(8), np.empty(8, np.int64)
+            p.train(x, None, y, False, None, 0, 8, 0, losses, hits)
+        results.append(model.get_weights())
+        assert os.sched_getaffinity(0) == before
+    for u, v in zip(*results):
+        np.testing.assert_array_equal(u, v)
