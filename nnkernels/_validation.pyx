@@ -203,11 +203,11 @@ cpdef double check_hyperparameter(str func, str name, object value, object low=N
     return v
 
 
-def all_finite_floats(cnp.ndarray x):
+def all_finite(cnp.ndarray x):
     """Whether every element of x (C-contiguous, float32 or float64, native byte order)
     is finite: no NaN or infinity. One pass over the exponent bits, without the GIL."""
     if not (_is_float(x) and cnp.PyArray_IS_C_CONTIGUOUS(x)):
-        raise ValueError(f"all_finite_floats: 'x' must be a C-contiguous float32 or "
+        raise ValueError(f"all_finite: 'x' must be a C-contiguous float32 or "
                          f"float64 array; got {_describe(x)}")
     cdef Py_ssize_t i, n = cnp.PyArray_SIZE(x)
     cdef const uint32_t* f

@@ -55,7 +55,9 @@ static inline void nk_pin_leave(nk_pin *pin) {
 
 #else
 typedef struct { int active; } nk_pin;
-static inline int nk_spread_cpus(int *cpus, int threads) { (void)cpus; (void)threads; return 0; }
+static inline int nk_spread_cpus(int *cpus, int threads) {
+    (void)cpus; (void)threads; return 0;
+}
 static inline void nk_pin_enter(nk_pin *pin, const int *cpus, int n, int tid) {
     (void)cpus; (void)n; (void)tid; pin->active = 0;
 }

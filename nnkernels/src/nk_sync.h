@@ -41,9 +41,9 @@
   #define NK_PAUSE() ((void)0)
 #endif
 
-/* How long a waiter spins before it sleeps, by default. Waits between the phases of an idle
-   machine's step last a few microseconds; waking a sleeper costs 10-50 us, paid only
-   when the wait was already that long. (A bound in time, not in pauses: a pause
+/* How long a waiter spins before it sleeps, by default. Waits between the phases of
+   an idle machine's step last a few microseconds; waking a sleeper costs 10-50 us,
+   paid only when the wait was already that long. (A bound in time, not in pauses: a pause
    takes 3 cycles on AMD Zen 1 and 140 on Intel Skylake.) */
 #define NK_SPIN_NS 30000
 

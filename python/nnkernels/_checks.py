@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from nnkernels._validation import (FLOAT_DTYPES, all_finite_floats, check_hyperparameter,
+from nnkernels._validation import (FLOAT_DTYPES, all_finite, check_hyperparameter,
                                    check_label_range)
 
 __all__ = ["FLOAT_DTYPES", "invalid", "positive_int", "thread_count", "hyperparameter",
@@ -90,11 +90,6 @@ def float_dtype(owner, dtype):
     if dt not in FLOAT_DTYPES:
         raise ValueError(f"{owner}: dtype must be 'float32' or 'float64'; got {dtype!r}")
     return dt
-
-
-#: Whether every element of x (C-contiguous, float32 or float64) is finite: one
-#: compiled pass over the exponent bits, no allocation.
-all_finite = all_finite_floats
 
 
 def features(func, x, in_features, dtype):

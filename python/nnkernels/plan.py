@@ -15,8 +15,8 @@ layer by layer; ``why_not_compiled(model)`` says which, and why.
 
 `fit`, `predict` and `evaluate` measure their own speed as they go (`TeamSize`): on
 a busy machine a plan's threads sleep as soon as they wait, or the calls run on one
-thread, whichever is faster, until the machine frees up. A plan's results do not depend on how many
-threads ran it.
+thread, whichever is faster, until the machine frees up. A plan's results do not
+depend on how many threads ran it.
 """
 import operator
 import time
@@ -241,7 +241,6 @@ class TeamSize:
     NO_SPIN_US = 1.0
 
     def __init__(self, full):
-        self.full = full
         self.ways = ([(1, self.SPIN_US)] if full == 1 else
                      [(full, self.SPIN_US), (full, self.NO_SPIN_US), (1, self.SPIN_US)])
         self.rate = {}      # way -> work per second, last measured
@@ -257,7 +256,8 @@ class TeamSize:
                 return way
         best = max(self.rate, key=self.rate.get)
         now = time.monotonic()
-        stale = [w for w in self.ways if w != best and now - self.when[w] > self.PROBE_SECONDS]
+        stale = [w for w in self.ways
+                 if w != best and now - self.when[w] > self.PROBE_SECONDS]
         return min(stale, key=self.when.get) if stale else best
 
     def record(self, way, work, seconds):
@@ -275,8 +275,9 @@ class TeamSize:
 
 def _measured(plan, call, work=None):
     """call(threads) run the way the plan's TeamSize chooses (its thread count, and
-    how long a waiting thread spins), which then records how fast it ran. `work`: how much the call does (rows), or None when the
-    call returns it (training steps applied). Returns what the call returns."""
+    how long a waiting thread spins), which then records how fast it ran. `work`: how
+    much the call does (rows), or None when the call returns it (training steps
+    applied). Returns what the call returns."""
     if plan.n_threads == 1:
         return call(1)
     if plan.team is None:
@@ -316,10 +317,11 @@ class TrainingRun:
             self.step_loss = np.empty(n_steps)
             self.step_hits = np.empty(n_steps, np.int64)
         opt = self.model.optimizer
-        plan = self.model.engine.plan(self.model, self.batch, training=True)  # cached; sees lr changes
+        # Cached; sees learning-rate changes.
+        plan = self.model.engine.plan(self.model, self.batch, training=True)
         done = _measured(plan, lambda threads: plan.train(
-            self.x, self.y, self.labels, self.targets_are_inputs, order, first_step, n_steps,
-            opt.iterations, self.step_loss, self.step_hits, threads))
+            self.x, self.y, self.labels, self.targets_are_inputs, order, first_step,
+            n_steps, opt.iterations, self.step_loss, self.step_hits, threads))
         opt.iterations += done
         seen = min(done + 1, n_steps)
         return done, self.step_loss[:seen], self.step_hits[:seen]
