@@ -163,21 +163,49 @@ def test_team_size_follows_the_machine_getting_busy_and_quiet_again(clock):
     assert busy[-20:].count(NO_SPIN) >= 18   # the rest: a probe of another way
     # Worse: two threads run slower than one would.
     worse = _measure(team, {SPIN: 300, NO_SPIN: 600, ONE: 900}, clock, calls=200)
-    assert worse[-20:].count(ONE) >= 18
+    assert worse[-20:].count(ONE) >= 16   # the rest: a probe of each of the others
     # It leaves: the periodic measurements notice.
     quiet = _measure(team, QUIET, clock, calls=300)
     assert quiet[-20:].count(SPIN) >= 18
 
 
-def test_team_size_probes_the_other_ways_now_and_then(clock):
+def _probes(choices, way):
+    """How many runs of `way` (each two calls: one not counted) follow the warm-up."""
+    runs = [w for i, w in enumerate(choices) if i < 6 or w != choices[i - 1]]
+    assert choices[6:].count(way) == 2 * runs[6:].count(way)
+    return runs[6:].count(way)
+
+
+def test_team_size_measures_the_other_ways_less_often_while_nothing_changes(clock):
     team = plan.TeamSize(2)
-    choices = _measure(team, QUIET, clock, calls=2000)   # 10 s
-    seconds = clock.now - 100
-    runs = [way for i, way in enumerate(choices) if i < 6 or way != choices[i - 1]]
+    choices = _measure(team, QUIET, clock, calls=12000)   # 60 s
+    # Every 2 s, then 4, 8, 16 and 32 at most: 2 + 4 + 8 + 16 + 32 > 60.
     for way in (NO_SPIN, ONE):
-        probes = runs[6:].count(way)   # each a run of two calls: one not counted
-        assert 1 <= probes <= seconds / plan.TeamSize.PROBE_SECONDS + 1
-        assert choices[6:].count(way) == 2 * probes
+        assert 3 <= _probes(choices, way) <= 5
+    assert team.interval[ONE] == plan.TeamSize.MOST_PROBE_SECONDS
+
+
+def test_team_size_notices_a_busier_machine_at_once_after_a_quiet_time(clock):
+    team = plan.TeamSize(2)
+    _measure(team, QUIET, clock, calls=12000)
+    start = clock.now
+    busy = _measure(team, BUSY, clock, calls=400)   # 10 steps at 500-1200/s a call
+    switched = busy.index(NO_SPIN)
+    assert clock.now - start < 5 and switched <= 3   # its slower calls are seen
+    assert busy[-20:].count(NO_SPIN) >= 18
+
+
+def test_team_size_keeps_measuring_more_threads_while_one_is_faster(clock):
+    """A machine that gets quieter does not speed up a one-thread call: the ways of
+    more threads are measured every PROBE_SECONDS while one thread leads."""
+    team = plan.TeamSize(2)
+    slow = {SPIN: 300, NO_SPIN: 600, ONE: 900}
+    choices = _measure(team, slow, clock, calls=1800)   # 20 s
+    seconds = 1800 * 10 / 900
+    for way in (SPIN, NO_SPIN):
+        assert _probes(choices, way) >= seconds / plan.TeamSize.PROBE_SECONDS - 2
+    quiet = _measure(team, QUIET, clock, calls=1000)
+    assert quiet[-20:].count(SPIN) >= 18
 
 
 def test_team_size_of_one_thread_never_asks_for_more():

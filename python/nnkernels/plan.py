@@ -224,8 +224,14 @@ class TeamSize:
     """How the next call of a plan runs, among its ways (threads, spin_us): all of its
     threads, a waiting thread spinning SPIN_US before it sleeps; all of them, a waiting
     thread sleeping at once; or one thread. The way that did the most work per second
-    when last measured is used; each other way is measured again every PROBE_SECONDS,
-    so that a machine that got busier (or quieter) is noticed within about that long.
+    when last measured is used, and each other way is measured again from time to
+    time: every PROBE_SECONDS at first, twice as long after each measurement that left
+    it behind, up to MOST_PROBE_SECONDS. Backing off is safe only where the way in use
+    shows the change itself: a machine that gets busier slows every multi-thread way;
+    a machine that gets quieter does not speed up one thread. So a way of more threads
+    than the one in use is measured every PROBE_SECONDS, and when the speed of the way
+    in use moves by more than CHANGE from what it was when the others were last
+    measured, they are measured again at once.
     The first call after a change of way is not counted, and the way runs again: that
     call pays for the change (threads waking up, the scheduler's account of a thread
     that spun or slept under the way before), which is not the new way's own speed.
@@ -237,6 +243,8 @@ class TeamSize:
     """
 
     PROBE_SECONDS = 2.0
+    MOST_PROBE_SECONDS = 32.0
+    CHANGE = 0.25
     SPIN_US = _plan.DEFAULT_SPIN_US
     NO_SPIN_US = 1.0
 
@@ -245,32 +253,57 @@ class TeamSize:
                      [(full, self.SPIN_US), (full, self.NO_SPIN_US), (1, self.SPIN_US)])
         self.rate = {}      # way -> work per second, last measured
         self.when = {}      # way -> time.monotonic() of that measurement
+        self.interval = dict.fromkeys(self.ways, self.PROBE_SECONDS)
+        self.reference = None   # the best way's rate when the others were measured
         self.last = None    # the way of the last call
         self.again = None   # a way whose first call after a change was not counted
+
+    def best(self):
+        """The fastest way when last measured (None before each was measured)."""
+        if len(self.rate) < len(self.ways):
+            return None
+        return max(self.rate, key=self.rate.get)
 
     def choose(self):
         if self.again is not None:
             return self.again
-        for way in self.ways:
-            if way not in self.rate:
-                return way
-        best = max(self.rate, key=self.rate.get)
+        best = self.best()
+        if best is None:
+            return next(way for way in self.ways if way not in self.rate)
         now = time.monotonic()
         stale = [w for w in self.ways
-                 if w != best and now - self.when[w] > self.PROBE_SECONDS]
+                 if w != best and now - self.when[w] > self.interval[w]]
         return min(stale, key=self.when.get) if stale else best
 
     def record(self, way, work, seconds):
         changed, self.last = way != self.last, way
         self.again = way if changed else None
-        if changed:
+        if changed or not (work > 0 and seconds > 0):
             return
-        if work > 0 and seconds > 0:
-            rate = work / seconds
-            old = self.rate.get(way)
-            recent = old is not None and time.monotonic() - self.when[way] < 0.5
-            self.rate[way] = 0.5 * (old + rate) if recent else rate
-            self.when[way] = time.monotonic()
+        before, rate, now = self.best(), work / seconds, time.monotonic()
+        old = self.rate.get(way)
+        recent = old is not None and now - self.when[way] < 0.5
+        self.rate[way] = 0.5 * (old + rate) if recent else rate
+        self.when[way] = now
+        best = self.best()
+        if best is None:
+            return
+        if best != before:              # a new fastest way (or the first ranking)
+            self._measure_again_soon(best, now=False)
+        elif way != best:               # a measurement that left this way behind
+            longer = min(2 * self.interval[way], self.MOST_PROBE_SECONDS)
+            self.interval[way] = longer if way[0] <= best[0] else self.PROBE_SECONDS
+            self.reference = self.rate[best]
+        elif abs(self.rate[best] - self.reference) > self.CHANGE * self.reference:
+            self._measure_again_soon(best, now=True)
+
+    def _measure_again_soon(self, best, now):
+        """The other ways back to PROBE_SECONDS (measured at once if `now`)."""
+        self.reference = self.rate[best]
+        for w in self.ways:
+            self.interval[w] = self.PROBE_SECONDS
+            if now and w != best:
+                self.when[w] = -float("inf")
 
 
 def _measured(plan, call, work=None):
