@@ -195,6 +195,20 @@ def test_team_size_notices_a_busier_machine_at_once_after_a_quiet_time(clock):
     assert busy[-20:].count(NO_SPIN) >= 18
 
 
+def test_team_size_on_a_machine_whose_speed_keeps_moving_measures_now_and_then(clock):
+    """Each call of the way in use runs at half or full speed in turn: a change each
+    time, but a way is measured again only QUICK_SECONDS after its last measurement."""
+    team = plan.TeamSize(2)
+    choices = []
+    for i in range(3000):
+        rates = {SPIN: 2000 if i % 2 else 1000, NO_SPIN: 800, ONE: 700}
+        choices += _measure(team, rates, clock)
+    seconds = clock.now - 100
+    for way in (NO_SPIN, ONE):
+        assert _probes(choices, way) <= seconds / plan.TeamSize.QUICK_SECONDS + 1
+    assert choices.count(SPIN) > 0.8 * len(choices)
+
+
 def test_team_size_keeps_measuring_more_threads_while_one_is_faster(clock):
     """A machine that gets quieter does not speed up a one-thread call: the ways of
     more threads are measured every PROBE_SECONDS while one thread leads."""

@@ -229,9 +229,11 @@ class TeamSize:
     it behind, up to MOST_PROBE_SECONDS. Backing off is safe only where the way in use
     shows the change itself: a machine that gets busier slows every multi-thread way;
     a machine that gets quieter does not speed up one thread. So a way of more threads
-    than the one in use is measured every PROBE_SECONDS, and when the speed of the way
-    in use moves by more than CHANGE from what it was when the others were last
-    measured, they are measured again at once.
+    than the one in use is measured every PROBE_SECONDS; and when CHANGED_CALLS calls
+    in a row of the way in use run more than CHANGE faster or slower than it ran when
+    the others were last measured, each is measured again as soon as QUICK_SECONDS
+    have passed since its last measurement (so that a machine whose speed keeps
+    moving does not make every call a measurement).
     The first call after a change of way is not counted, and the way runs again: that
     call pays for the change (threads waking up, the scheduler's account of a thread
     that spun or slept under the way before), which is not the new way's own speed.
@@ -245,6 +247,8 @@ class TeamSize:
     PROBE_SECONDS = 2.0
     MOST_PROBE_SECONDS = 32.0
     CHANGE = 0.25
+    CHANGED_CALLS = 3
+    QUICK_SECONDS = 0.5
     SPIN_US = _plan.DEFAULT_SPIN_US
     NO_SPIN_US = 1.0
 
@@ -255,6 +259,7 @@ class TeamSize:
         self.when = {}      # way -> time.monotonic() of that measurement
         self.interval = dict.fromkeys(self.ways, self.PROBE_SECONDS)
         self.reference = None   # the best way's rate when the others were measured
+        self.changed = 0        # calls in a row of the best way that moved from it
         self.last = None    # the way of the last call
         self.again = None   # a way whose first call after a change was not counted
 
@@ -276,9 +281,9 @@ class TeamSize:
         return min(stale, key=self.when.get) if stale else best
 
     def record(self, way, work, seconds):
-        changed, self.last = way != self.last, way
-        self.again = way if changed else None
-        if changed or not (work > 0 and seconds > 0):
+        switched, self.last = way != self.last, way
+        self.again = way if switched else None
+        if switched or not (work > 0 and seconds > 0):
             return
         before, rate, now = self.best(), work / seconds, time.monotonic()
         old = self.rate.get(way)
@@ -288,22 +293,25 @@ class TeamSize:
         best = self.best()
         if best is None:
             return
-        if best != before:              # a new fastest way (or the first ranking)
-            self._measure_again_soon(best, now=False)
+        if before is None or best[0] != before[0]:   # first ranking, or a new count
+            self._measure_again(best, self.PROBE_SECONDS)
+        elif best != before:            # the other spin: no sign of a change
+            self.reference, self.changed = self.rate[best], 0
         elif way != best:               # a measurement that left this way behind
-            longer = min(2 * self.interval[way], self.MOST_PROBE_SECONDS)
+            longer = min(max(2 * self.interval[way], self.PROBE_SECONDS),
+                         self.MOST_PROBE_SECONDS)
             self.interval[way] = longer if way[0] <= best[0] else self.PROBE_SECONDS
             self.reference = self.rate[best]
-        elif abs(self.rate[best] - self.reference) > self.CHANGE * self.reference:
-            self._measure_again_soon(best, now=True)
+        else:
+            moved = abs(rate - self.reference) > self.CHANGE * self.reference
+            self.changed = self.changed + 1 if moved else 0
+            if self.changed >= self.CHANGED_CALLS:
+                self._measure_again(best, self.QUICK_SECONDS)
 
-    def _measure_again_soon(self, best, now):
-        """The other ways back to PROBE_SECONDS (measured at once if `now`)."""
-        self.reference = self.rate[best]
-        for w in self.ways:
-            self.interval[w] = self.PROBE_SECONDS
-            if now and w != best:
-                self.when[w] = -float("inf")
+    def _measure_again(self, best, seconds):
+        """Each way measured again `seconds` after its last measurement."""
+        self.reference, self.changed = self.rate[best], 0
+        self.interval = dict.fromkeys(self.ways, seconds)
 
 
 def _measured(plan, call, work=None):
