@@ -8,6 +8,7 @@ ENGINE is nnkernels, onnxruntime or torch. bench/vs_peers.py --inference runs th
 rounds beside the training peers. One image: the median over 20 repeats of 500 calls
 of the time per call, the input an array already in memory; 10,000 images: the
 median over 15 calls, the images uniform noise (the time does not depend on them).
+Each timing follows WARM_SECONDS of the same calls.
 """
 import json
 import os
@@ -19,8 +20,16 @@ import time
 ENGINES = ("nnkernels", "onnxruntime", "torch")
 
 
+# Each engine runs this long before it is timed: steady state, the way a server or
+# a loop of predictions runs (onnxruntime's and PyTorch's pools started, nnkernels'
+# choice among its ways to run a call measured).
+WARM_SECONDS = 1.0
+
+
 def _timed(fn, calls, repeats):
-    fn()
+    start = time.perf_counter()
+    while time.perf_counter() - start < WARM_SECONDS:
+        fn()
     times = []
     for _ in range(repeats):
         start = time.perf_counter()

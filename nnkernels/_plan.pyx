@@ -48,8 +48,18 @@ GATHER_BYTES = 65536
 LOSS_ELEMENTS = 16384
 UPDATE_ELEMENTS = 32768
 MAX_OTHER_BLOCKS = 8
-# Rows per block of inference, which runs the whole network on each block of rows.
-INFER_ROWS = 128
+# Inference runs the whole network on each block of a round's rows, and each block
+# packs every weight matrix once (BLAS): a round's rows go in INFER_BLOCKS blocks of
+# INFER_MIN_ROWS to INFER_MAX_ROWS rows.
+INFER_BLOCKS = 4
+INFER_MIN_ROWS = 128
+INFER_MAX_ROWS = 512
+
+
+cdef Py_ssize_t _infer_blocks(Py_ssize_t batch):
+    cdef Py_ssize_t rows = min(max((batch + INFER_BLOCKS - 1) // INFER_BLOCKS,
+                                   INFER_MIN_ROWS), INFER_MAX_ROWS)
+    return (batch + rows - 1) // rows
 
 
 cdef int _count(Py_ssize_t work, Py_ssize_t per_block, Py_ssize_t most):
@@ -188,7 +198,7 @@ cdef class Plan:
                                   MAX_OTHER_BLOCKS)
         self.s.nb_rows = _count(batch * dims[n_layers], LOSS_ELEMENTS, MAX_OTHER_BLOCKS)
         self.s.nb_update = _count(offset, UPDATE_ELEMENTS, MAX_OTHER_BLOCKS)
-        self.s.nb_infer = (batch + INFER_ROWS - 1) // INFER_ROWS
+        self.s.nb_infer = _infer_blocks(batch)
         slots += (self.s.nb_gather + 2 * self.s.nb_rows + self.s.nb_update + 2
                   + self.s.nb_infer)
         self.s.n_params = offset

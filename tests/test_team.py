@@ -273,6 +273,17 @@ def test_a_call_runs_no_more_threads_than_its_widest_phase_has_blocks(small_mode
     np.testing.assert_array_equal(out1, out2)
 
 
+@pytest.mark.parametrize("rows, blocks", [(1, 1), (128, 1), (129, 2), (300, 3),
+                                          (1000, 4), (2048, 4), (2049, 5), (10000, 20)])
+def test_inference_cuts_a_round_in_four_blocks_of_128_to_512_rows(rows, blocks):
+    """Each block packs every weight matrix once: blocks of at least 128 rows, four a
+    round while they stay under 512 rows (fewer blocks leave a thread idle on a busy
+    machine; more, smaller blocks pack the weights more often)."""
+    model = _classifier("float32")
+    with nnkernels.num_threads(2):
+        assert model.engine.inference_plan(model, rows).block_counts()["inference"] == blocks
+
+
 def test_spreading_the_threads_over_the_cpus_changes_no_bit_and_no_affinity(
         small_models_split):
     """A call on as many threads as CPUs runs each on a CPU of its own (Plan.spread),
