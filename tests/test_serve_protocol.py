@@ -83,6 +83,8 @@ BAD = {
     "two inputs": (json.dumps({"inputs": [{}, {}]}).encode(), None, "one tensor"),
     "wrong name": (body([0] * 8, name="input-0"), None, "'input'"),
     "wrong datatype": (body([0] * 8, datatype="INT32"), None, "'datatype'"),
+    "datatype a list": (body([0] * 8, datatype=[]), None, "'datatype'"),
+    "datatype an object": (body([0] * 8, datatype={"FP32": 1}), None, "'datatype'"),
     "wrong width": (body([0] * 10, shape=(2, 5)), None, "[n, 4]"),
     "no rows": (body([], shape=(0, 4)), None, "n >= 1"),
     "three dims": (body([0] * 8, shape=(2, 4, 1)), None, "[n, 4]"),

@@ -176,7 +176,7 @@ def decode_infer_request(body, spec, header_length=None, max_rows=None):
                    f"{_short(name)}")
     where = f"input {name!r}"
     datatype = tensor.get("datatype")
-    if datatype not in _FLOAT_TYPES:
+    if not isinstance(datatype, str) or datatype not in _FLOAT_TYPES:
         raise _bad(f"{where}: 'datatype' must be one of {', '.join(_FLOAT_TYPES)}; got "
                    f"{_short(datatype)}")
     shape = _shape(tensor.get("shape"), where)
