@@ -200,6 +200,29 @@ def test_predict_notices_every_change_its_kept_plan_depends_on(threads):
         same()
 
 
+def test_fit_keeps_its_plan_until_an_array_it_was_built_over_is_replaced(threads):
+    """The training plan is handed out again while its buffers are the same; a
+    replaced optimizer state array or gradient array is adopted (the state's values
+    are the ones the next step uses, as on the layer path)."""
+    x, y = _data("float64", "softmax_cross_entropy")
+    a, b = _model("float64"), _model("float64")
+    _plan_path(a, x, y, BATCH, 0)
+    _layer_path(b, x, y, BATCH, 0)
+    first = a.engine.plan(a, BATCH, training=True)
+    assert a.engine.plan(a, BATCH, training=True) is first
+    for model in (a, b):   # a new cache array for the first weight, halved values
+        state = model.optimizer.state[0]
+        state["cache"] = state["cache"] * 0.5
+    assert a.engine.plan(a, BATCH, training=True) is not first
+    assert a.optimizer.state[0]["cache"] is a.engine.states[0].views[0]
+    _plan_path(a, x, y, BATCH, 1)
+    _layer_path(b, x, y, BATCH, 1)
+    _assert_close(a, b, "float64")
+    a.layers[2].bias.grad = np.zeros_like(a.layers[2].bias.grad)   # a new gradient array
+    assert a.engine.plan(a, BATCH, training=True).n_threads == threads
+    assert a.layers[2].bias.grad is a.engine.grad.views[-1]
+
+
 def test_weights_loaded_in_place_are_used(tmp_path, threads):
     x, y = _data("float32", "softmax_cross_entropy")
     a = _model("float32")
