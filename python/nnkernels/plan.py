@@ -234,9 +234,11 @@ class TeamSize:
     the others were last measured, each is measured again as soon as QUICK_SECONDS
     have passed since its last measurement (so that a machine whose speed keeps
     moving does not make every call a measurement).
-    The first call after a change of way is not counted, and the way runs again: that
-    call pays for the change (threads waking up, the scheduler's account of a thread
-    that spun or slept under the way before), which is not the new way's own speed.
+    The first call after a change to a way of several threads is not counted, and the
+    way runs again: that call pays for the change (threads waking up, the
+    scheduler's account of a thread that spun or slept under the way before), which is
+    not the new way's own speed. A one-thread call runs on the calling thread, which
+    was running anyway: its first call counts (it is the slowest way to probe).
 
     Spinning suits a quiet machine: waits between phases last a few microseconds, and
     waking a sleeper costs 10-50. On a core shared with another process, a spinning
@@ -282,8 +284,9 @@ class TeamSize:
 
     def record(self, way, work, seconds):
         switched, self.last = way != self.last, way
-        self.again = way if switched else None
-        if switched or not (work > 0 and seconds > 0):
+        warming = switched and way[0] > 1
+        self.again = way if warming else None
+        if warming or not (work > 0 and seconds > 0):
             return
         before, rate, now = self.best(), work / seconds, time.monotonic()
         old = self.rate.get(way)
