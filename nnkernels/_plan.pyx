@@ -157,6 +157,7 @@ cdef class Plan:
                  cnp.ndarray params, cnp.ndarray grads=None, cnp.ndarray state1=None,
                  cnp.ndarray state2=None):
         import numpy as np
+        from nnkernels._memory import aligned_empty
         cdef int l, n_layers = len(dims) - 1
         cdef Py_ssize_t offset = 0, width = 0, flops, slots = 0
         if not 1 <= n_layers <= MAX_LAYERS:
@@ -206,18 +207,18 @@ cdef class Plan:
         self.s.params, self.s.grads = _data(params), _data(grads)
         self.s.state1, self.s.state2 = _data(state1), _data(state2)
         for l in range(n_layers + 1):
-            a = np.empty((batch, dims[l]), self.dtype)
+            a = aligned_empty((batch, dims[l]), self.dtype)
             arrays.append(a)
             self.s.acts[l] = _data(a)
         for l in range(n_layers):
-            a = np.empty((batch, dims[l + 1]), self.dtype)
+            a = aligned_empty((batch, dims[l + 1]), self.dtype)
             arrays.append(a)
             self.s.g[l] = _data(a)
-        targets = np.empty((batch, dims[n_layers]), self.dtype)
+        targets = aligned_empty((batch, dims[n_layers]), self.dtype)
         labels = np.empty(batch, np.int64)
-        row_loss = np.empty(batch, np.float64)
-        row_hit = np.empty(batch, np.uint8)
-        acc = np.empty(n_threads * width, np.float64)
+        row_loss = aligned_empty(batch, np.float64)
+        row_hit = aligned_empty(batch, np.uint8)
+        acc = aligned_empty(n_threads * width, np.float64)
         claimed = np.zeros(slots, np.int64)
         arrays += [targets, labels, row_loss, row_hit, acc, claimed]
         self.s.tbuf, self.s.lbuf = _data(targets), <int64_t*>_data(labels)

@@ -26,6 +26,7 @@ import numpy as np
 import nnkernels._gemm_choice as _gemm_choice
 import nnkernels._plan as _plan
 import nnkernels.activations as activations
+from nnkernels._memory import aligned_empty
 from nnkernels._threads import get_num_threads
 
 # Below this many floating-point operations per call of a step's products, the
@@ -44,7 +45,7 @@ class FlatBuffer:
 
     def __init__(self, arrays, dtype):
         sizes = [a.size for a in arrays]
-        self.array = np.empty(sum(sizes), dtype)
+        self.array = aligned_empty(sum(sizes), dtype)
         self.views = []
         offset = 0
         for a, size in zip(arrays, sizes):
