@@ -130,7 +130,7 @@ cdef class Plan:
     cdef readonly object dtype
     cdef readonly int n_threads
     cdef readonly Py_ssize_t batch
-    cdef public object team   # plan.TeamSize of fit's calls, kept from fit to fit
+    cdef public object team   # _team.TeamSize of its calls, kept from call to call
 
     @property
     def spread(self):

@@ -77,7 +77,7 @@ cdef struct State:
     int64_t rounds               # rounds run by this plan so far (all calls)
     int max_threads
     int64_t spin_ns              # how long a waiting thread spins before it sleeps
-    int spread                   # 1: a call on as many threads as CPUs gives each one
+    int spread                   # 1: a call on as many threads as CPUs pins each to one
     int cpus[NK_MAX_SPREAD]      # the CPU of each thread of this call (n_cpus of them)
     int n_cpus
     # the team of this call

@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import nnkernels
-from nnkernels import Dense, RMSProp, Sequential, plan
+from nnkernels import Dense, RMSProp, Sequential, _team, plan
 
 
 def _classifier(dtype="float32", seed=0):
@@ -123,7 +123,7 @@ class _Clock:
 @pytest.fixture
 def clock(monkeypatch):
     c = _Clock()
-    monkeypatch.setattr(plan.time, "monotonic", c)
+    monkeypatch.setattr(_team.time, "monotonic", c)
     return c
 
 
@@ -138,18 +138,18 @@ def _measure(team, rates, clock, calls=1):
     return chosen
 
 
-SPIN, NO_SPIN, ONE = (2, plan.TeamSize.SPIN_US), (2, plan.TeamSize.NO_SPIN_US), \
-    (1, plan.TeamSize.SPIN_US)
+SPIN, NO_SPIN, ONE = (2, _team.TeamSize.SPIN_US), (2, _team.TeamSize.NO_SPIN_US), \
+    (1, _team.TeamSize.SPIN_US)
 QUIET = {SPIN: 2000, NO_SPIN: 1700, ONE: 1000}
 BUSY = {SPIN: 500, NO_SPIN: 1200, ONE: 900}
 
 
 def test_team_size_has_three_ways():
-    assert plan.TeamSize(2).ways == [SPIN, NO_SPIN, ONE]
+    assert _team.TeamSize(2).ways == [SPIN, NO_SPIN, ONE]
 
 
 def test_team_size_measures_every_way_then_keeps_the_fastest(clock):
-    team = plan.TeamSize(2)
+    team = _team.TeamSize(2)
     first = _measure(team, QUIET, clock, calls=5)
     # Several threads: a warm-up and a count; one thread counts at once.
     assert first == [SPIN, SPIN, NO_SPIN, NO_SPIN, ONE]
@@ -157,7 +157,7 @@ def test_team_size_measures_every_way_then_keeps_the_fastest(clock):
 
 
 def test_team_size_follows_the_machine_getting_busy_and_quiet_again(clock):
-    team = plan.TeamSize(2)
+    team = _team.TeamSize(2)
     _measure(team, QUIET, clock, calls=6)
     # Another process takes a core: spinning threads run slower than sleeping ones.
     busy = _measure(team, BUSY, clock, calls=200)
@@ -180,16 +180,16 @@ def _probes(choices, way):
 
 
 def test_team_size_measures_the_other_ways_less_often_while_nothing_changes(clock):
-    team = plan.TeamSize(2)
+    team = _team.TeamSize(2)
     choices = _measure(team, QUIET, clock, calls=12000)   # 60 s
     # Every 2 s, then 4, 8, 16 and 32 at most: 2 + 4 + 8 + 16 + 32 > 60.
     for way in (NO_SPIN, ONE):
         assert 3 <= _probes(choices, way) <= 5
-    assert team.interval[ONE] == plan.TeamSize.MOST_PROBE_SECONDS
+    assert team.interval[ONE] == _team.TeamSize.MOST_PROBE_SECONDS
 
 
 def test_team_size_notices_a_busier_machine_at_once_after_a_quiet_time(clock):
-    team = plan.TeamSize(2)
+    team = _team.TeamSize(2)
     _measure(team, QUIET, clock, calls=12000)
     start = clock.now
     busy = _measure(team, BUSY, clock, calls=400)   # 10 steps at 500-1200/s a call
@@ -201,32 +201,32 @@ def test_team_size_notices_a_busier_machine_at_once_after_a_quiet_time(clock):
 def test_team_size_on_a_machine_whose_speed_keeps_moving_measures_now_and_then(clock):
     """Each call of the way in use runs at half or full speed in turn: a change each
     time, but a way is measured again only QUICK_SECONDS after its last measurement."""
-    team = plan.TeamSize(2)
+    team = _team.TeamSize(2)
     choices = []
     for i in range(3000):
         rates = {SPIN: 2000 if i % 2 else 1000, NO_SPIN: 800, ONE: 700}
         choices += _measure(team, rates, clock)
     seconds = clock.now - 100
     for way in (NO_SPIN, ONE):
-        assert _probes(choices, way) <= seconds / plan.TeamSize.QUICK_SECONDS + 1
+        assert _probes(choices, way) <= seconds / _team.TeamSize.QUICK_SECONDS + 1
     assert choices.count(SPIN) > 0.8 * len(choices)
 
 
 def test_team_size_keeps_measuring_more_threads_while_one_is_faster(clock):
     """A machine that gets quieter does not speed up a one-thread call: the ways of
     more threads are measured every PROBE_SECONDS while one thread leads."""
-    team = plan.TeamSize(2)
+    team = _team.TeamSize(2)
     slow = {SPIN: 300, NO_SPIN: 600, ONE: 900}
     choices = _measure(team, slow, clock, calls=1800)   # 20 s
     seconds = 1800 * 10 / 900
     for way in (SPIN, NO_SPIN):
-        assert _probes(choices, way) >= seconds / plan.TeamSize.PROBE_SECONDS - 2
+        assert _probes(choices, way) >= seconds / _team.TeamSize.PROBE_SECONDS - 2
     quiet = _measure(team, QUIET, clock, calls=1000)
     assert quiet[-20:].count(SPIN) >= 18
 
 
 def test_team_size_of_one_thread_never_asks_for_more():
-    team = plan.TeamSize(1)
+    team = _team.TeamSize(1)
     for _ in range(5):
         assert team.choose() == ONE
         team.record(ONE, 10, 0.01)
